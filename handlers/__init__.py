@@ -1,0 +1,1 @@
+"""Chat command handlers and the platform adapters that feed them."""
