@@ -83,7 +83,7 @@ class RedisServer:
             except OSError:
                 time.sleep(0.05)
         self.stop()
-        raise StoreUnavailable("redis-server did not start within {timeout:.0f} s")
+        raise StoreUnavailable(f"redis-server did not start within {timeout:.0f} s")
 
     def stop(self) -> None:
         """Stop the server (it flushes its append-only file on a clean shutdown)."""
