@@ -37,6 +37,9 @@ class Secret:
         return hash(self._value)
 
 
+DEFAULT_DATA_DIR = Path("~/.local/share/arxiv-digest").expanduser()
+
+
 @dataclass(frozen=True)
 class LLMSettings:
     """How to reach the OpenAI-compatible chat-completions endpoint that writes translations."""
@@ -61,7 +64,7 @@ class Settings:
     telegram_bot_token: Secret | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     discord_bot_token: Secret | None = None
-    data_dir: Path | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
     log_level: str = "INFO"
 
 
@@ -146,9 +149,18 @@ def _log_level(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _data_dir(env: Mapping[str, str]) -> Path:
+    """Where the bot's own Redis keeps its data: DATA_DIR, else the user's XDG data directory."""
+    explicit = env.get("DATA_DIR", "").strip()
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = env.get("XDG_DATA_HOME", "").strip()
+    base = Path(xdg).expanduser() if xdg else Path(env.get("HOME", "~")).expanduser() / ".local" / "share"
+    return base / "arxiv-digest"
+
+
 def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     """Build Settings from a mapping of variables; raises ConfigError naming the first bad variable."""
-    data_dir = env.get("DATA_DIR", "").strip()
     return Settings(
         redis_url=_redis_url(env),
         arxiv_rss_url=_url(env, "ARXIV_RSS_URL", Settings.arxiv_rss_url) or Settings.arxiv_rss_url,
@@ -158,7 +170,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         telegram_bot_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
         telegram_api_url=_url(env, "TELEGRAM_API_URL", Settings.telegram_api_url) or Settings.telegram_api_url,
         discord_bot_token=_secret(env, "DISCORD_BOT_TOKEN"),
-        data_dir=Path(data_dir).expanduser() if data_dir else None,
+        data_dir=_data_dir(env),
         log_level=_log_level(env),
     )
 

@@ -42,6 +42,22 @@ def free_port() -> int:
         return port
 
 
+def answers(port: int, password: str) -> bool:
+    """True when a redis-server on 127.0.0.1:port accepts this password and answers PING."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.sendall(f"AUTH {password}\r\nPING\r\n".encode())
+            reply = b""
+            while b"PONG" not in reply and b"-" not in reply and len(reply) < 256:
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                reply += chunk
+            return b"PONG" in reply
+    except OSError:
+        return False
+
+
 @dataclass
 class RedisServer:
     """A redis-server child process bound to loopback; persistent when given a data directory."""
@@ -75,13 +91,9 @@ class RedisServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise StoreUnavailable(f"redis-server exited at start with code {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(f"AUTH {self.password}\r\nPING\r\n".encode())
-                    if b"PONG" in sock.recv(64) or b"PONG" in sock.recv(64):
-                        return
-            except OSError:
-                time.sleep(0.05)
+            if answers(self.port, self.password):
+                return
+            time.sleep(0.05)
         self.stop()
         raise StoreUnavailable(f"redis-server did not start within {timeout:.0f} s")
 
