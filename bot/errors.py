@@ -1,15 +1,15 @@
 """The project's exception tree; every error a user can cause or meet is one of these.
 
-    DigestError
-     ├── ConfigError            a setting is missing or malformed (names the variable)
-     ├── InvalidArxivId         text that is no arXiv identifier or URL
-     ├── PaperNotFound          a well-formed identifier arXiv does not know
-     ├── SourceUnavailable      arXiv could not be reached or answered badly
-     │    └── FeedParseError    the RSS or API answer was not the expected XML
-     ├── TranslationError       the LLM failed or answered something unusable (carries the status)
-     ├── InvalidFilter          a topic filter that cannot be parsed
-     ├── InvalidDigestJson      a digest JSON document that does not follow the documented form
-     └── StoreUnavailable       Redis could not be reached or started
+DigestError
+├── ConfigError            a setting is missing or malformed (names the variable)
+├── InvalidArxivId         text that is no arXiv identifier or URL
+├── PaperNotFound          a well-formed identifier arXiv does not know
+├── SourceUnavailable      arXiv could not be reached or answered badly
+│    └── FeedParseError    the RSS or API answer was not the expected XML
+├── TranslationError       the LLM failed or answered something unusable (carries the status)
+├── InvalidFilter          a topic filter that cannot be parsed
+├── InvalidDigestJson      a digest JSON document that does not follow the documented form
+└── StoreUnavailable       Redis could not be reached or started
 """
 
 from __future__ import annotations

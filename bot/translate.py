@@ -1,0 +1,343 @@
+"""Translation by an OpenAI-compatible LLM: the prompt, the call with retries, answer validation, cache use.
+
+How one paper is translated:
+
+    Translator.translate(paper)
+     ├── in flight already?  -> await the same task (single-flight per model + paper version)
+     ├── in the Store?       -> the cached Translation (no LLM call)
+     └── LLM, within the concurrency semaphore, up to settings.max_attempts attempts:
+          POST {base_url}/chat/completions
+           ├── 400/422 with response_format -> ask again without it, and never send it again
+           ├── 401/403                      -> TranslationError at once (bad key; never retried)
+           ├── 429                          -> retry after Retry-After (else exponential backoff)
+           ├── 408/5xx, timeout, transport  -> retry after exponential backoff
+           └── 200 -> extract the JSON object -> validate_answer -> Translation (cached in the Store)
+                      unusable answer       -> retry after exponential backoff
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import httpx
+
+from bot.config import LLMSettings
+from bot.errors import TranslationError
+from bot.models import Paper, Translation
+from bot.store import Store, translation_key
+
+logger = logging.getLogger(__name__)
+
+ANSWER_KEYS = ("title_zh", "tldr_zh", "abstract_zh", "tldr_en")
+REQUIRED_KEYS = ("title_zh", "tldr_zh", "abstract_zh")
+TEMPERATURE = 0.2
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+RETRY_AFTER_MAX_SECONDS = 300.0
+REASON_MAX_CHARS = 200
+
+SYSTEM_PROMPT = """\
+You translate arXiv papers from English into Simplified Chinese for researchers.
+You receive a paper's English title and abstract. Answer with one JSON object with exactly these keys:
+"title_zh": the title translated into Chinese;
+"tldr_zh": one Chinese sentence saying what the paper does and finds;
+"abstract_zh": a complete Chinese translation of the whole abstract, every sentence, nothing omitted or \
+summarised;
+"tldr_en": one English sentence saying what the paper does and finds.
+Rules:
+- Keep LaTeX such as $L_1$ or $\\mathcal{O}(n \\log n)$ exactly as written, dollar signs included.
+- Keep numbers, model names, method names, dataset names and people's names unchanged; do not translate them.
+- Use no Markdown: no bold, no headings, no lists, no code fences.
+- Answer with plain JSON only, nothing before or after the object; inside JSON strings write every \
+backslash as \\\\ as JSON requires.
+"""
+
+_DECODER = json.JSONDecoder(strict=False)
+_INVALID_ESCAPE = re.compile(r'\\(?![\\/"bfnrtu])')
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed: why, with which HTTP status, whether another may help, and after how long."""
+
+    def __init__(self, reason: str, status: int | None = None, *, retry: bool = True, delay: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry = retry
+        self.delay = delay
+
+    def to_error(self, attempts: int) -> TranslationError:
+        """The user-facing error once no more attempts will be made."""
+        suffix = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+        return TranslationError(self.reason + suffix, status=self.status)
+
+
+def build_messages(paper: Paper) -> list[dict[str, str]]:
+    """The system and user messages asking for one paper's translation."""
+    title = " ".join(paper.title.split())
+    user = f"Title: {title}\n\nAbstract:\n{paper.abstract.strip()}"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def _decode_first_object(text: str) -> dict[str, object] | None:
+    """The first JSON object in `text` that parses, starting at the leftmost possible `{` (the outermost)."""
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = _DECODER.raw_decode(text, start)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def extract_json_object(text: str) -> dict[str, object]:
+    """Take the JSON object out of an answer that may wrap it in a code fence or in prose."""
+    found = _decode_first_object(text)
+    if found is None:
+        # LLMs sometimes leave LaTeX backslashes (\alpha) unescaped; double those that are no JSON escape.
+        found = _decode_first_object(_INVALID_ESCAPE.sub(r"\\\\", text))
+    if found is None:
+        raise TranslationError("the LLM's answer contains no JSON object")
+    return found
+
+
+def validate_answer(data: object) -> Translation:
+    """Check the answer has the four keys as strings (three non-empty) and build a Translation."""
+    if not isinstance(data, dict):
+        raise TranslationError("the LLM's answer is not a JSON object")
+    missing = [key for key in ANSWER_KEYS if key not in data]
+    if missing:
+        raise TranslationError(f"the LLM's answer lacks {', '.join(missing)}")
+    values: dict[str, str] = {}
+    for key in ANSWER_KEYS:
+        value = data[key]
+        if not isinstance(value, str):
+            raise TranslationError(f"the LLM's answer has a {type(value).__name__} as {key}, not a string")
+        values[key] = value.strip()
+    empty = [key for key in REQUIRED_KEYS if not values[key]]
+    if empty:
+        raise TranslationError(f"the LLM's answer has an empty {', '.join(empty)}")
+    return Translation(**values)
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait after failed attempt number `attempt` (1, 2, 4, ... capped)."""
+    return float(min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The Retry-After header in seconds (capped), or None when absent or not a number of seconds."""
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return min(seconds, RETRY_AFTER_MAX_SECONDS)
+
+
+def _one_line(text: str, secret: str) -> str:
+    """Squeeze text onto one short line with the secret blanked out."""
+    line = " ".join(text.split())
+    if secret:
+        line = line.replace(secret, "***")
+    return line[:REASON_MAX_CHARS]
+
+
+def _error_detail(response: httpx.Response) -> str:
+    """The server's own error message from an OpenAI-style error body, or the start of the body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else error
+    return message if isinstance(message, str) else response.text
+
+
+def _message_content(body: Any) -> str:
+    """The assistant message text of a chat-completions answer."""
+    try:
+        content = body["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        raise _AttemptFailed("the LLM's answer has no choices[0].message.content") from None
+    if not isinstance(content, str) or not content.strip():
+        raise _AttemptFailed("the LLM answered with an empty message")
+    return content
+
+
+def _total_tokens(body: Any) -> int:
+    """The answer's usage.total_tokens, or 0 when the server does not report it."""
+    usage = body.get("usage") if isinstance(body, dict) else None
+    total = usage.get("total_tokens") if isinstance(usage, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else 0
+
+
+class Translator:
+    """Translates papers with one LLM, caching each paper version's translation in the Store."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        settings: LLMSettings,
+        store: Store,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._store = store
+        self._sleep = sleep
+        self._url = settings.base_url.rstrip("/") + "/chat/completions"
+        self._timeout = httpx.Timeout(settings.timeout)
+        self._semaphore = asyncio.Semaphore(max(1, settings.concurrency))
+        self._in_flight: dict[str, asyncio.Task[Translation]] = {}
+        self._response_format = True
+        self.calls = 0
+        self.tokens_used = 0
+
+    @property
+    def model(self) -> str:
+        """The model name sent to the server, also part of the cache key."""
+        return self._settings.model
+
+    async def cached(self, paper: Paper) -> Translation | None:
+        """The cached translation of this paper version, without asking the LLM."""
+        return await self._store.get_translation(self.model, paper.versioned_id)
+
+    async def translate(self, paper: Paper) -> Translation:
+        """The paper's translation from the cache, else from the LLM; raises TranslationError."""
+        key = translation_key(self.model, paper.versioned_id)
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._cached_or_new(paper))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._forget(key, done))
+        # shield: one caller being cancelled must not cancel the translation the others are waiting for.
+        return await asyncio.shield(task)
+
+    async def translate_many(
+        self,
+        papers: Sequence[Paper],
+        on_done: Callable[[Paper, Translation | TranslationError], None] | None = None,
+    ) -> dict[str, Translation | TranslationError]:
+        """Translate papers concurrently; each paper's result or error by versioned id, never raising."""
+
+        async def one(paper: Paper) -> tuple[str, Translation | TranslationError]:
+            """Translate one paper, turning its failure into a value and reporting progress."""
+            result: Translation | TranslationError
+            try:
+                result = await self.translate(paper)
+            except TranslationError as exc:
+                result = exc
+            if on_done is not None:
+                on_done(paper, result)
+            return paper.versioned_id, result
+
+        return dict(await asyncio.gather(*(one(paper) for paper in papers)))
+
+    def _forget(self, key: str, task: asyncio.Task[Translation]) -> None:
+        """Drop a finished task from the in-flight table, marking its exception as seen."""
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+        if not task.cancelled():
+            task.exception()
+
+    async def _cached_or_new(self, paper: Paper) -> Translation:
+        """The cached translation, else a new one from the LLM, cached before it is returned."""
+        found = await self.cached(paper)
+        if found is not None:
+            return found
+        translation = await self._call(paper)
+        await self._store.put_translation(self.model, paper.versioned_id, translation)
+        return translation
+
+    async def _call(self, paper: Paper) -> Translation:
+        """Ask the LLM within the concurrency bound, retrying failures with backoff."""
+        attempts = max(1, self._settings.max_attempts)
+        async with self._semaphore:
+            for attempt in range(1, attempts + 1):
+                try:
+                    return await self._attempt(paper)
+                except _AttemptFailed as failure:
+                    logger.warning(
+                        "translation of %s failed (attempt %d of %d): %s",
+                        paper.versioned_id,
+                        attempt,
+                        attempts,
+                        failure.reason,
+                    )
+                    if not failure.retry or attempt == attempts:
+                        raise failure.to_error(attempt) from None
+                    await self._sleep(failure.delay if failure.delay is not None else backoff_delay(attempt))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _attempt(self, paper: Paper) -> Translation:
+        """One attempt: a request (repeated once without response_format if the server refuses it)."""
+        with_format = self._response_format
+        response = await self._post(paper, with_format=with_format)
+        if with_format and response.status_code in (400, 422):
+            if self._response_format:
+                self._response_format = False
+                logger.info("the LLM refused response_format (HTTP %d); not sending it again", response.status_code)
+            response = await self._post(paper, with_format=False)
+        self._check_status(response)
+        return self._read_answer(response)
+
+    async def _post(self, paper: Paper, *, with_format: bool) -> httpx.Response:
+        """Send one chat-completions request; transport failures and timeouts become retryable failures."""
+        body: dict[str, object] = {
+            "model": self.model,
+            "messages": build_messages(paper),
+            "temperature": TEMPERATURE,
+        }
+        if with_format:
+            body["response_format"] = {"type": "json_object"}
+        self.calls += 1
+        try:
+            return await self._http.post(self._url, json=body, headers=self._headers(), timeout=self._timeout)
+        except httpx.TimeoutException:
+            raise _AttemptFailed(f"the LLM did not answer within {self._settings.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            detail = _one_line(str(exc), self._settings.api_key.reveal())
+            raise _AttemptFailed(f"cannot reach the LLM: {type(exc).__name__}: {detail}") from None
+
+    def _headers(self) -> dict[str, str]:
+        """The Authorization header, or none when the key is empty (local servers)."""
+        key = self._settings.api_key.reveal()
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _check_status(self, response: httpx.Response) -> None:
+        """Turn an HTTP error status into a failure that is retried or not."""
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in (401, 403):
+            raise _AttemptFailed(f"the LLM server rejected the API key (HTTP {status})", status, retry=False)
+        if status == 429:
+            raise _AttemptFailed("the LLM server's rate limit was hit (HTTP 429)", status, delay=_retry_after(response))
+        if status == 408 or status >= 500:
+            raise _AttemptFailed(f"the LLM server failed (HTTP {status})", status)
+        detail = _one_line(_error_detail(response), self._settings.api_key.reveal())
+        raise _AttemptFailed(f"the LLM server refused the request (HTTP {status}): {detail}", status, retry=False)
+
+    def _read_answer(self, response: httpx.Response) -> Translation:
+        """Count the answer's tokens and turn its message into a validated Translation."""
+        try:
+            body = response.json()
+        except ValueError:
+            raise _AttemptFailed("the LLM server answered with a body that is not JSON") from None
+        self.tokens_used += _total_tokens(body)
+        try:
+            return validate_answer(extract_json_object(_message_content(body)))
+        except TranslationError as exc:
+            raise _AttemptFailed(str(exc)) from None
