@@ -1,0 +1,172 @@
+"""A fake arXiv on 127.0.0.1: the RSS feeds (`GET /rss/<cat1+cat2>`) and the API (`GET /api/query`).
+
+RSS answers come from `rss_feeds` (keyed by the path's category part, 404 for others); the API answers
+an `id_list` lookup with the Atom reply registered by `add_paper` or, like arXiv, with an empty feed
+(`opensearch:totalResults` 0) for ids it does not know. `script_rss(...)` and `script_api(...)` queue
+canned answers (429, 503, HTML pages...) served before the normal ones; `always_rss`/`always_api` set a
+standing one. Every request is recorded with its monotonic arrival time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from aiohttp import web
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "arxiv"
+Endpoint = Literal["rss", "api"]
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+ATOM_TYPE = "application/atom+xml; charset=utf-8"
+
+EMPTY_API_REPLY = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <link href="http://arxiv.org/api/query?{query_link}" rel="self" type="application/atom+xml"/>
+  <title type="html">ArXiv Query: {query_title}</title>
+  <id>http://arxiv.org/api/fake0empty0reply0000000000</id>
+  <updated>2024-03-25T00:00:00-04:00</updated>
+  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">0</opensearch:totalResults>
+  <opensearch:startIndex xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">0</opensearch:startIndex>
+  <opensearch:itemsPerPage xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">1</opensearch:itemsPerPage>
+</feed>
+"""
+
+
+def fixture_bytes(name: str) -> bytes:
+    """The bytes of one file under tests/fixtures/arxiv."""
+    return (FIXTURES / name).read_bytes()
+
+
+@dataclass(frozen=True)
+class Canned:
+    """One scripted answer: status, body and headers."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain; charset=utf-8"
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it, with its arrival time on the monotonic clock."""
+
+    endpoint: Endpoint
+    path: str
+    query: dict[str, str]
+    at: float
+
+
+class FakeArxiv:
+    """arXiv's RSS and API on a free loopback port; `rss_url` and `api_url` point a client at it."""
+
+    def __init__(self) -> None:
+        self.rss_feeds: dict[str, bytes] = {}
+        self.papers: dict[str, bytes] = {}
+        self.requests: list[RecordedRequest] = []
+        self._queues: dict[Endpoint, deque[Canned]] = {"rss": deque(), "api": deque()}
+        self._always: dict[Endpoint, Canned | None] = {"rss": None, "api": None}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    @property
+    def rss_url(self) -> str:
+        """The RSS base URL, as `https://rss.arxiv.org/rss`."""
+        return f"{self.base_url}/rss"
+
+    @property
+    def api_url(self) -> str:
+        """The API query URL, as `https://export.arxiv.org/api/query`."""
+        return f"{self.base_url}/api/query"
+
+    async def start(self) -> FakeArxiv:
+        """Start serving on 127.0.0.1 and a free port."""
+        app = web.Application()
+        app.router.add_get("/rss/{categories}", self._rss)
+        app.router.add_get("/api/query", self._api)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        return self
+
+    async def close(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeArxiv:
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def add_paper(self, arxiv_id: str, reply: bytes) -> None:
+        """Answer API lookups of `arxiv_id` (bare or versioned, as the client will ask) with `reply`."""
+        self.papers[arxiv_id] = reply
+
+    def script_rss(self, *answers: Canned) -> None:
+        """Serve these answers to the next RSS requests, in order, before the normal ones."""
+        self._queues["rss"].extend(answers)
+
+    def script_api(self, *answers: Canned) -> None:
+        """Serve these answers to the next API requests, in order, before the normal ones."""
+        self._queues["api"].extend(answers)
+
+    def always_rss(self, answer: Canned | None) -> None:
+        """Serve this answer to every RSS request from now on (None to stop)."""
+        self._always["rss"] = answer
+
+    def always_api(self, answer: Canned | None) -> None:
+        """Serve this answer to every API request from now on (None to stop)."""
+        self._always["api"] = answer
+
+    def count(self, endpoint: Endpoint | None = None) -> int:
+        """How many requests arrived, at one endpoint or at both."""
+        return sum(1 for r in self.requests if endpoint is None or r.endpoint == endpoint)
+
+    def _record(self, endpoint: Endpoint, request: web.Request) -> Canned | None:
+        """Record a request and return the scripted answer it gets, if any."""
+        self.requests.append(RecordedRequest(endpoint, request.path, dict(request.query), time.monotonic()))
+        if self._queues[endpoint]:
+            return self._queues[endpoint].popleft()
+        return self._always[endpoint]
+
+    async def _rss(self, request: web.Request) -> web.Response:
+        """Serve one RSS feed."""
+        scripted = self._record("rss", request)
+        if scripted is not None:
+            return _respond(scripted)
+        feed = self.rss_feeds.get(request.match_info["categories"])
+        if feed is None:
+            return _respond(Canned(404, b"Not Found"))
+        return _respond(Canned(200, feed, RSS_TYPE))
+
+    async def _api(self, request: web.Request) -> web.Response:
+        """Serve one API query: the registered reply for a known id, else an empty feed."""
+        scripted = self._record("api", request)
+        if scripted is not None:
+            return _respond(scripted)
+        wanted = request.query.get("id_list", "")
+        reply = self.papers.get(wanted)
+        if reply is None:
+            reply = EMPTY_API_REPLY.format(
+                query_link=escape(request.query_string), query_title=escape(request.query_string)
+            ).encode()
+        return _respond(Canned(200, reply, ATOM_TYPE))
+
+
+def _respond(answer: Canned) -> web.Response:
+    """An aiohttp response for a canned answer."""
+    headers = {"Content-Type": answer.content_type, **answer.headers}
+    return web.Response(status=answer.status, body=answer.body, headers=headers)
