@@ -6,10 +6,16 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import pytest
 
+from bot.config import settings_from_mapping
 from bot.redis_server import RedisServer, start_redis_server
+from bot.runtime import build_service
+from bot.service import DigestService
 from bot.store import Store
+from tests.fakes.arxiv_server import FakeArxiv, fixture_bytes
+from tests.fakes.llm_server import FakeLLM, fixture_fake_llm  # noqa: F401  (the `fake_llm` fixture, for all tests)
 
 
 @pytest.fixture(name="redis_server", scope="session")
@@ -27,6 +33,28 @@ async def fixture_store(redis_server: RedisServer) -> AsyncIterator[Store]:
     await store.redis.flushdb()
     yield store
     await store.close()
+
+
+@pytest.fixture(name="arxiv")
+async def fixture_arxiv() -> AsyncIterator[FakeArxiv]:
+    """A fake arXiv with a cs.LG+stat.ML feed, an empty cs.LG feed (a weekend) and one paper in the API."""
+    async with FakeArxiv() as server:
+        server.rss_feeds["cs.LG+stat.ML"] = fixture_bytes("rss_cs.LG+stat.ML.xml")
+        server.rss_feeds["cs.LG"] = fixture_bytes("rss_weekend_empty.xml")
+        server.add_paper("2402.03478", fixture_bytes("api_2402.03478v2.xml"))
+        server.add_paper("2402.03478v2", fixture_bytes("api_2402.03478v2.xml"))
+        yield server
+
+
+@pytest.fixture(name="service")
+async def fixture_service(store: Store, arxiv: FakeArxiv, fake_llm: FakeLLM) -> AsyncIterator[DigestService]:
+    """The real DigestService wired to the fake arXiv, the fake LLM and the test Redis."""
+    settings = settings_from_mapping(
+        {"ARXIV_RSS_URL": arxiv.rss_url, "ARXIV_API_URL": arxiv.api_url, "ARXIV_MIN_INTERVAL": "0",
+         "LLM_BASE_URL": fake_llm.url, "LLM_API_KEY": "sk-test", "LLM_MODEL": "fake-model"}
+    )
+    async with httpx.AsyncClient(trust_env=False) as http:
+        yield build_service(settings, store, http)
 
 
 _real_connect = socket.socket.connect

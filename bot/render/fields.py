@@ -48,3 +48,39 @@ class ItemText:
         marker = MARKERS[item.status if item.status in MARKERS else TranslationStatus.FAILED]
         return cls(paper.title, paper.url, f"{marker} {one_line(paper.title)}", marker, "", paper.abstract,
                    marker, False)
+
+
+@dataclass(frozen=True)
+class SummaryEntry:
+    """One paper as a chat digest lists it: number, linked heading, optional second title, summary lines."""
+
+    number: int
+    heading: str
+    url: str
+    subtitle: str
+    lines: tuple[str, ...]
+    paper_id: str
+
+
+def summary_entry(number: int, item: DigestItem, lang: str) -> SummaryEntry:
+    """What a reader with this language choice (zh, en, both) sees of one paper in a chat digest."""
+    text = ItemText.of(item)
+    title = one_line(text.title)
+    lines: tuple[str, ...]
+    if lang == "en":
+        heading, subtitle = title, ""
+        lines = (text.tldr_en,) if text.translated else (text.tldr_zh,)
+    elif lang == "zh":
+        heading, subtitle, lines = one_line(text.title_zh), "", (text.tldr_zh,)
+    else:
+        heading, subtitle = one_line(text.title_zh), title if text.translated else ""
+        lines = (text.tldr_zh, text.tldr_en)
+    return SummaryEntry(number, heading, text.url, subtitle, tuple(one_line(x) for x in lines if x.strip()),
+                        item.paper.versioned_id)
+
+
+def detail_parts(item: DigestItem) -> tuple[str, str, str, str, str, str]:
+    """The parts of a paper's bilingual abstract, in reading order: titles, summaries, abstracts."""
+    text = ItemText.of(item)
+    return (one_line(text.title_zh), one_line(text.title), one_line(text.tldr_zh), one_line(text.tldr_en),
+            text.abstract_zh.strip(), text.abstract.strip())

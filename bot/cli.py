@@ -1,0 +1,190 @@
+"""The `arxiv-digest` command line: parse arguments, build the services, print results."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings, load_settings
+from bot.errors import DigestError
+from bot.filters import filter_from_options
+from bot.models import Digest, TranslationStatus
+from bot.progress import Progress
+from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
+from bot.render.markdown import render_digest, render_paper
+from bot.runtime import open_runtime
+
+PROG = "arxiv-digest"
+TRANSLATIONS_OFF = (
+    "translations are off: set LLM_BASE_URL, LLM_API_KEY and LLM_MODEL for Chinese titles, summaries and abstracts"
+)
+FORMATS = ("markdown", "json")
+
+
+def _split_list(text: str) -> list[str]:
+    """Split a comma-separated option value, dropping empty parts."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with its subcommands."""
+    parser = argparse.ArgumentParser(prog=PROG, description="A daily arXiv digest with Chinese translations.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    digest = sub.add_parser("digest", help="print the digest of arXiv's latest announcement")
+    digest.add_argument("--categories", required=True, type=_split_list, help="comma-separated, e.g. cs.LG,stat.ML")
+    digest.add_argument(
+        "--keywords", type=_split_list, default=[], help='comma-separated, e.g. "diffusion,uncertainty"'
+    )
+    digest.add_argument("--format", choices=FORMATS, default="markdown")
+    digest.add_argument("--output", type=Path, help="write to FILE instead of standard output")
+    digest.add_argument("--include-replacements", action="store_true", help="also keep replaced (revised) papers")
+
+    paper = sub.add_parser("paper", help="print one paper's full bilingual abstract")
+    paper.add_argument("id", help="an arXiv id or URL, e.g. 2402.03478")
+    paper.add_argument("--format", choices=FORMATS, default="markdown")
+
+    sub.add_parser("run", help="run the chat bot on every platform whose token is set")
+    sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
+
+    render = sub.add_parser("render", help="render a digest in the JSON form (see README) as Markdown")
+    render.add_argument("--format", choices=FORMATS, default="markdown")
+    render.add_argument("--input", type=Path, help="read FILE instead of standard input")
+    return parser
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print text, or write it to a file atomically so a failure never leaves half a digest."""
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    directory = output.resolve().parent
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=directory, delete=False, suffix=".tmp") as tmp:
+        tmp.write(text)
+    os.replace(tmp.name, output)
+
+
+def note(message: str) -> None:
+    """Tell the user something on standard error, one line."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
+def render_as(digest: Digest, fmt: str) -> str:
+    """The digest in the requested output format."""
+    return digest_to_json(digest) if fmt == "json" else render_digest(digest)
+
+
+async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
+    """`digest`: fetch, filter, translate and print the latest announcement's digest."""
+    topic = filter_from_options(args.categories, args.keywords)
+    if settings.llm is None:
+        note(TRANSLATIONS_OFF)
+    async with open_runtime(settings) as runtime:
+        outcome = await runtime.service.latest_digest(
+            [topic],
+            topic.categories,
+            include_replacements=args.include_replacements,
+            progress=Progress(sys.stderr, "translating"),
+        )
+    cats = ", ".join(topic.categories)
+    if outcome.listing.empty:
+        note(f"arXiv's latest listing for {cats} is empty (no announcements on Fridays, Saturdays and holidays)")
+    elif not outcome.digest.items:
+        note(f"arXiv announced {outcome.announced} papers in {cats}; none matched your keywords")
+    else:
+        failed = sum(1 for item in outcome.digest.items if item.status is TranslationStatus.FAILED)
+        note(f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept; {failed} not translated"
+             if failed else f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept")
+    if outcome.digest.items or args.format == "json":
+        write_output(render_as(outcome.digest, args.format), args.output)
+    return 0
+
+
+async def run_paper(args: argparse.Namespace, settings: Settings) -> int:
+    """`paper`: print one paper's bilingual abstract."""
+    if settings.llm is None:
+        note(TRANSLATIONS_OFF)
+    async with open_runtime(settings) as runtime:
+        item = await runtime.service.paper(args.id)
+    if args.format == "json":
+        write_output(json.dumps(item_to_json(item), ensure_ascii=False, indent=2) + "\n", None)
+    else:
+        write_output(render_paper(item), None)
+    return 0
+
+
+async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
+    """`run`: the chat bot on every configured platform, until Ctrl-C or SIGTERM."""
+    from handlers.app import NO_TOKEN, run_adapters
+
+    if not (settings.telegram_bot_token or settings.discord_bot_token):
+        note(NO_TOKEN)
+        return 1
+    if settings.llm is None:
+        note(TRANSLATIONS_OFF)
+    async with open_runtime(settings) as runtime:
+        await run_adapters(runtime)
+    return 0
+
+
+async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """`chat`: the bot's commands in this terminal."""
+    from handlers.app import run_chat as chat
+
+    async with open_runtime(settings) as runtime:
+        await chat(runtime)
+    return 0
+
+
+def run_render(args: argparse.Namespace) -> int:
+    """`render`: turn a digest in the JSON form into Markdown (or normalised JSON)."""
+    try:
+        text = args.input.read_text(encoding="utf-8") if args.input else sys.stdin.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DigestError(f"cannot read {args.input or 'standard input'}: {exc}") from None
+    write_output(render_as(digest_from_json(text), args.format), None)
+    return 0
+
+
+def configure_logging(level: str) -> None:
+    """Log to standard error; keep HTTP libraries quiet because their request lines can carry tokens."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("httpx", "httpcore", "urllib3", "arxiv"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand."""
+    if args.command == "render":
+        return run_render(args)
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    commands: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+        "digest": run_digest,
+        "paper": run_paper,
+        "run": run_bot,
+        "chat": run_chat,
+    }
+    return asyncio.run(commands[args.command](args, settings))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `arxiv-digest` and `python -m bot`; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except DigestError as exc:
+        note(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        note("interrupted")
+        return 130

@@ -1,0 +1,69 @@
+"""Build the running parts from Settings (Redis, HTTP client, arXiv source, translator) and close them again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+
+from bot.arxiv_source import ArxivClient
+from bot.config import Settings
+from bot.local_redis import ensure_local_redis, stop_local_redis
+from bot.service import DigestService
+from bot.store import Store
+from bot.translate import Translator
+
+log = logging.getLogger(__name__)
+USER_AGENT = "arxiv-digest/0.1 (+https://github.com/arxiv-digest/arxiv-digest)"
+
+
+@dataclass
+class Runtime:
+    """The connected services one process works with."""
+
+    settings: Settings
+    store: Store
+    http: httpx.AsyncClient
+    service: DigestService
+
+
+@asynccontextmanager
+async def redis_store(settings: Settings) -> AsyncIterator[Store]:
+    """A Store on REDIS_URL, or on the bot's own redis-server under the data directory when it is unset."""
+    server = None
+    url = settings.redis_url
+    if url is None:
+        url, server = ensure_local_redis(settings.data_dir)
+        log.info("no REDIS_URL set: using the bot's own redis-server, data in %s", settings.data_dir / "redis")
+    store = Store.from_url(url)
+    try:
+        await store.ping()
+        yield store
+    finally:
+        await store.close()
+        if server is not None:
+            stop_local_redis(settings.data_dir, server)
+
+
+def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> DigestService:
+    """Wire the arXiv source and the translator (None when no LLM is configured) into the service."""
+    source = ArxivClient(
+        http,
+        rss_url=settings.arxiv_rss_url,
+        api_url=settings.arxiv_api_url,
+        min_interval=settings.arxiv_min_interval,
+    )
+    translator = Translator(http, settings.llm, store) if settings.llm is not None else None
+    return DigestService(source=source, store=store, translator=translator)
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """Connect everything the settings describe; close it all on exit."""
+    async with redis_store(settings) as store, httpx.AsyncClient(
+        headers={"User-Agent": USER_AGENT}, timeout=httpx.Timeout(30.0), follow_redirects=True
+    ) as http:
+        yield Runtime(settings, store, http, build_service(settings, store, http))
