@@ -1,0 +1,77 @@
+"""Digests and papers as Telegram messages in HTML parse mode, split to Telegram's 4096-character limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from bot.models import Digest, DigestItem
+from bot.render.fields import SummaryEntry, detail_parts, summary_entry
+from bot.render.split import pack, shorten, utf16_len
+
+MESSAGE_LIMIT = 4096
+ENTRIES_PER_MESSAGE = 30  # each entry has up to 3 entities; Telegram renders only about 100 per message
+TITLE_LIMIT = 300
+LINE_LIMIT = 600
+PIECE_LIMIT = MESSAGE_LIMIT - 100  # room for the tags around a piece
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One message to send: its HTML text and the papers its buttons open (label, paper id)."""
+
+    html: str
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+def fit(text: str, limit: int) -> str:
+    """Escape text for HTML, shortening it first so that the escaped form fits `limit`."""
+    while True:
+        html = escape(text)
+        if utf16_len(html) <= limit:
+            return html
+        text = shorten(text, max(1, utf16_len(text) * 9 // 10))
+
+
+def entry_html(entry: SummaryEntry) -> str:
+    """One paper of a digest: bold number, linked title, optional English title, summaries."""
+    parts = [f'<b>{entry.number}.</b> <a href="{escape(entry.url)}">{fit(entry.heading, TITLE_LIMIT)}</a>']
+    if entry.subtitle:
+        parts.append(f"<i>{fit(entry.subtitle, TITLE_LIMIT)}</i>")
+    parts.extend(fit(line, LINE_LIMIT) for line in entry.lines)
+    return "\n".join(parts)
+
+
+def digest_messages(digest: Digest, lang: str, header: str) -> list[ChatMessage]:
+    """The digest's summary part in as few messages as fit, each with a button per paper it lists."""
+    entries = [summary_entry(n, item, lang) for n, item in enumerate(digest.items, 1)]
+    pieces = [f"<b>{fit(header, PIECE_LIMIT)}</b>"] + [entry_html(e) for e in entries]
+    messages = []
+    for group in pack(pieces, MESSAGE_LIMIT, max_pieces=ENTRIES_PER_MESSAGE):
+        html = "\n\n".join(pieces[i] for i in group)
+        buttons = tuple((str(entries[i - 1].number), entries[i - 1].paper_id) for i in group if i > 0)
+        messages.append(ChatMessage(html, buttons))
+    return messages
+
+
+def paper_messages(item: DigestItem) -> list[ChatMessage]:
+    """A paper's full bilingual abstract, split between paragraphs if it exceeds one message."""
+    title_zh, title, tldr_zh, tldr_en, abstract_zh, abstract = detail_parts(item)
+    paper = item.paper
+    head = f"<b>{fit(title_zh, TITLE_LIMIT)}</b>\n<i>{fit(title, TITLE_LIMIT)}</i>\n" + (
+        f'<a href="{escape(paper.abs_url)}">arXiv:{escape(paper.versioned_id)}</a>'
+    )
+    if paper.authors:
+        head += " · " + fit(", ".join(paper.authors), TITLE_LIMIT)
+    pieces = [head, fit(tldr_zh, PIECE_LIMIT)]
+    if tldr_en:
+        pieces.append(f"<i>{fit(tldr_en, PIECE_LIMIT)}</i>")
+    pieces += [fit(abstract_zh, PIECE_LIMIT), fit(abstract, PIECE_LIMIT)]
+    pieces = [p for p in pieces if p]
+    return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+
+
+def text_messages(text: str) -> list[ChatMessage]:
+    """Plain text, escaped, split between paragraphs when it is too long."""
+    pieces = [fit(p, PIECE_LIMIT) for p in text.split("\n\n") if p.strip()] or [escape(text.strip() or "…")]
+    return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]

@@ -1,0 +1,184 @@
+"""The chat commands, platform-neutral: parse a command's text, call the service, return replies."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound, SourceUnavailable
+from bot.filters import parse_filter
+from bot.service import DigestService
+from bot.store import Store
+from bot.subscribers import (
+    ChatRef,
+    InvalidSetting,
+    Subscriber,
+    parse_lang,
+    parse_time,
+    parse_timezone,
+)
+from handlers import texts
+from handlers.replies import DigestReply, PaperReply, Reply, TextReply
+
+log = logging.getLogger(__name__)
+MAX_COMMAND_CHARS = 1000
+MANAGING_COMMANDS = frozenset({"subscribe", "unsubscribe", "time", "lang", "stop"})
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message a user sent: where, who, what, and how to ask whether they may manage the chat."""
+
+    chat: ChatRef
+    user_id: str
+    text: str
+    is_group: bool = False
+    can_manage: Callable[[], Awaitable[bool]] | None = None
+
+
+def split_command(text: str) -> tuple[str, str] | None:
+    """Split `/name@bot args` or `!name args` into (name, args); None when the text is no command."""
+    text = text.strip()
+    if not text or text[0] not in "/!":
+        return None
+    head, _, args = text[1:].partition(" ")
+    name = head.split("@", 1)[0].strip().lower()
+    return name, args.strip()
+
+
+def describe(sub: Subscriber) -> str:
+    """The subscription as /list shows it: numbered filters, then the settings."""
+    lines = [f"{n}. {f.canonical()}" for n, f in enumerate(sub.filters, 1)] or [texts.NO_FILTERS]
+    lines.append("")
+    lines.append(f"推送时间 · time: {sub.delivery_time:%H:%M} {sub.timezone}")
+    lines.append(f"语言 · lang: {sub.lang.value}")
+    return "\n".join(lines)
+
+
+class Commands:
+    """Every chat command; adapters call `handle` with the message and send back what it returns."""
+
+    def __init__(self, service: DigestService, store: Store) -> None:
+        self._service = service
+        self._store = store
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Answer one message; never raises for anything a user can type."""
+        parsed = split_command(msg.text)
+        if parsed is None:
+            return [] if msg.is_group else [TextReply(texts.NOT_A_COMMAND)]
+        name, args = parsed
+        if len(args) > MAX_COMMAND_CHARS:
+            return [TextReply(f"参数太长 · that is too long ({len(args)} characters; at most {MAX_COMMAND_CHARS}).")]
+        handler = getattr(self, f"cmd_{name}", None) if name.isidentifier() else None
+        if handler is None:
+            return [TextReply(texts.UNKNOWN_COMMAND.format(command="/" + name[:32]))]
+        if name in MANAGING_COMMANDS and not await self._may_manage(msg):
+            return [TextReply(texts.NOT_ALLOWED_IN_GROUP)]
+        try:
+            replies: list[Reply] = await handler(msg, args)
+        except (InvalidFilter, InvalidSetting, InvalidArxivId, PaperNotFound) as exc:
+            return [TextReply(str(exc))]
+        except SourceUnavailable as exc:
+            log.warning("arXiv unavailable for %s: %s", msg.chat.key, exc)
+            return [TextReply(f"arXiv 暂时无法访问，请稍后再试。 · arXiv is unavailable right now ({exc}).")]
+        except DigestError as exc:
+            log.warning("command /%s failed for %s: %s", name, msg.chat.key, exc)
+            return [TextReply(f"出错了 · something went wrong: {exc}")]
+        return replies
+
+    async def _may_manage(self, msg: Incoming) -> bool:
+        """True in private chats; in groups, only for those the adapter says may manage the chat."""
+        if not msg.is_group:
+            return True
+        return msg.can_manage is not None and await msg.can_manage()
+
+    async def cmd_start(self, msg: Incoming, args: str) -> list[Reply]:
+        """Greet and show the commands."""
+        return [TextReply(texts.WELCOME + texts.HELP)]
+
+    async def cmd_help(self, msg: Incoming, args: str) -> list[Reply]:
+        """Show the commands."""
+        return [TextReply(texts.HELP)]
+
+    async def cmd_subscribe(self, msg: Incoming, args: str) -> list[Reply]:
+        """Add a topic filter to this chat's subscription."""
+        if not args:
+            return [TextReply(texts.USAGE["subscribe"])]
+        topic = parse_filter(args)
+        sub = await self._store.update_subscriber(msg.chat, lambda s: s.with_filter(topic))
+        number = sub.filters.index(topic) + 1
+        return [TextReply(f"已订阅 · subscribed: {number}. {topic.canonical()}\n\n/list 查看全部 · shows all")]
+
+    async def cmd_unsubscribe(self, msg: Incoming, args: str) -> list[Reply]:
+        """Remove one filter by its number, or all of them."""
+        sub = await self._store.get_subscriber(msg.chat)
+        if sub is None or not sub.filters:
+            return [TextReply(texts.NO_FILTERS)]
+        if args.lower() == "all":
+            await self._store.update_subscriber(msg.chat, lambda s: replace(s, filters=()))
+            return [TextReply("已删除全部过滤器 · all filters removed.")]
+        if not args.isdigit() or not 1 <= int(args) <= len(sub.filters):
+            return [TextReply(texts.USAGE["unsubscribe"] + f"\n\n{describe(sub)}")]
+        index = int(args) - 1
+        removed = sub.filters[index]
+        await self._store.update_subscriber(
+            msg.chat, lambda s: replace(s, filters=tuple(f for f in s.filters if f != removed))
+        )
+        return [TextReply(f"已删除 · removed: {removed.canonical()}")]
+
+    async def cmd_list(self, msg: Incoming, args: str) -> list[Reply]:
+        """Show this chat's filters and settings."""
+        sub = await self._store.get_subscriber(msg.chat) or Subscriber(msg.chat)
+        return [TextReply(describe(sub))]
+
+    async def cmd_time(self, msg: Incoming, args: str) -> list[Reply]:
+        """Set the delivery time and, optionally, the timezone."""
+        parts = args.split()
+        if not 1 <= len(parts) <= 2:
+            return [TextReply(texts.USAGE["time"])]
+        at = parse_time(parts[0])
+        zone = parse_timezone(parts[1]) if len(parts) == 2 else None
+        sub = await self._store.update_subscriber(
+            msg.chat, lambda s: replace(s, delivery_time=at, timezone=zone or s.timezone)
+        )
+        return [TextReply(f"推送时间已设为 · delivery time set to {sub.delivery_time:%H:%M} {sub.timezone}")]
+
+    async def cmd_lang(self, msg: Incoming, args: str) -> list[Reply]:
+        """Choose Chinese, English or both."""
+        if not args:
+            return [TextReply(texts.USAGE["lang"])]
+        lang = parse_lang(args)
+        await self._store.update_subscriber(msg.chat, lambda s: replace(s, lang=lang))
+        return [TextReply(f"语言已设为 · language set to {lang.value}")]
+
+    async def cmd_paper(self, msg: Incoming, args: str) -> list[Reply]:
+        """One paper's full bilingual abstract."""
+        if not args:
+            return [TextReply(texts.USAGE["paper"])]
+        return [PaperReply(await self._service.paper(args.split()[0]))]
+
+    async def cmd_digest(self, msg: Incoming, args: str) -> list[Reply]:
+        """The latest announcement's digest for this chat's filters, now."""
+        sub = await self._store.get_subscriber(msg.chat)
+        if sub is None or not sub.filters:
+            return [TextReply(texts.NO_FILTERS)]
+        outcome = await self._service.latest_digest(sub.filters, self._service.feed_categories(sub.filters))
+        cats = ", ".join(outcome.listing.categories)
+        if outcome.listing.empty:
+            return [TextReply(f"arXiv 最新一期没有新论文（周五、周六和节假日不发布）。 · arXiv's latest listing "
+                              f"for {cats} is empty (no announcements on Fridays, Saturdays and holidays).")]
+        if not outcome.digest.items:
+            return [TextReply(f"arXiv 最新一期有 {outcome.announced} 篇论文，没有匹配你的过滤器。 · "
+                              f"{outcome.announced} papers announced; none matched your filters.")]
+        day = f"{outcome.digest.day:%Y-%m-%d} " if outcome.digest.day else ""
+        header = f"arXiv {day}· {len(outcome.digest.items)}/{outcome.announced}"
+        if not self._service.translations_on:
+            header += "\n" + texts.TRANSLATIONS_OFF
+        return [DigestReply(outcome.digest, sub.lang, header)]
+
+    async def cmd_stop(self, msg: Incoming, args: str) -> list[Reply]:
+        """Unsubscribe and delete everything stored about this chat."""
+        deleted = await self._store.delete_subscriber(msg.chat)
+        return [TextReply(texts.STOPPED if deleted else texts.NOTHING_TO_STOP)]

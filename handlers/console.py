@@ -1,0 +1,44 @@
+"""A terminal chat over the same commands: try the bot with no token (`arxiv-digest chat`)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.render.text import digest_text, paper_text
+from bot.subscribers import ChatRef
+from handlers.commands import Commands, Incoming
+from handlers.replies import DigestReply, PaperReply, Reply
+
+CONSOLE_CHAT = ChatRef("console", "local")
+PROMPT = "> "
+GREETING = "arxiv-digest chat — type /help for the commands, Ctrl-D to leave."
+
+
+def reply_text(reply: Reply) -> str:
+    """A platform-neutral reply as plain text."""
+    if isinstance(reply, PaperReply):
+        return paper_text(reply.item)
+    if isinstance(reply, DigestReply):
+        return digest_text(reply.digest, reply.lang.value, reply.header)
+    return reply.text
+
+
+async def run_console(commands: Commands, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    """Read commands line by line until end of input, printing each reply."""
+    interactive = stdin.isatty()
+    if interactive:
+        print(GREETING, file=stdout)
+    while True:
+        if interactive:
+            stdout.write(PROMPT)
+            stdout.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        if not line.strip():
+            continue
+        for reply in await commands.handle(Incoming(CONSOLE_CHAT, "local", line.strip())):
+            print(reply_text(reply), file=stdout, end="\n\n")
+        stdout.flush()

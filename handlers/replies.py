@@ -1,0 +1,34 @@
+"""What a command answers, independent of any chat platform; each adapter renders these its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.models import Digest, DigestItem
+from bot.subscribers import Lang
+
+
+@dataclass(frozen=True)
+class TextReply:
+    """Plain text (adapters escape it for their markup)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class PaperReply:
+    """One paper's full bilingual abstract."""
+
+    item: DigestItem
+
+
+@dataclass(frozen=True)
+class DigestReply:
+    """A digest's summary part: numbered titles linking to arXiv and one-line summaries, with buttons."""
+
+    digest: Digest
+    lang: Lang
+    header: str
+
+
+Reply = TextReply | PaperReply | DigestReply

@@ -1,0 +1,227 @@
+"""The Telegram adapter: python-telegram-bot updates in, handler replies out as HTML messages with buttons."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from enum import Enum
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Secret
+from bot.render.telegram_html import ChatMessage, digest_messages, paper_messages, text_messages
+from bot.store import Store
+from bot.subscribers import ChatRef
+from handlers.commands import Commands, Incoming
+from handlers.pacing import ChatPacer
+from handlers.replies import DigestReply, PaperReply, Reply, TextReply
+
+log = logging.getLogger(__name__)
+PLATFORM = "telegram"
+BUTTON_PREFIX = "paper:"
+BUTTONS_PER_ROW = 6
+MAX_SEND_ATTEMPTS = 4
+BOT_COMMANDS = [
+    ("subscribe", "订阅主题 · add a topic filter"),
+    ("list", "过滤器与设置 · filters and settings"),
+    ("unsubscribe", "删除过滤器 · remove a filter"),
+    ("paper", "论文双语摘要 · a paper's bilingual abstract"),
+    ("digest", "最新摘要 · the latest digest"),
+    ("time", "推送时间 · delivery time"),
+    ("lang", "语言 · language"),
+    ("stop", "退订并删除数据 · unsubscribe and delete"),
+    ("help", "帮助 · help"),
+]
+FALLBACK_REPLY = "出错了，请稍后再试。 · Something went wrong; please try again later."
+
+
+class SendResult(Enum):
+    """How sending to a chat ended."""
+
+    SENT = "sent"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+def render_reply(reply: Reply) -> list[ChatMessage]:
+    """A platform-neutral reply as Telegram messages."""
+    if isinstance(reply, PaperReply):
+        return paper_messages(reply.item)
+    if isinstance(reply, DigestReply):
+        return digest_messages(reply.digest, reply.lang.value, reply.header)
+    return text_messages(reply.text)
+
+
+def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
+    """One button per paper in the message, opening its full bilingual abstract."""
+    if not message.buttons:
+        return None
+    buttons = [InlineKeyboardButton(label, callback_data=BUTTON_PREFIX + pid) for label, pid in message.buttons]
+    return InlineKeyboardMarkup([buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)])
+
+
+def chat_ref(chat_id: int) -> ChatRef:
+    """The platform-neutral reference of a Telegram chat."""
+    return ChatRef(PLATFORM, str(chat_id))
+
+
+class TelegramAdapter:
+    """Runs the bot on Telegram: polls updates, hands them to the commands, sends the replies."""
+
+    def __init__(
+        self,
+        commands: Commands,
+        store: Store,
+        token: Secret,
+        base_url: str = "https://api.telegram.org/bot",
+        *,
+        pacer: ChatPacer | None = None,
+    ) -> None:
+        self._commands = commands
+        self._store = store
+        self._pacer = pacer or ChatPacer()
+        self.app: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder()
+            .token(token.reveal())
+            .base_url(base_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .concurrent_updates(64)
+            .build()
+        )
+        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_message))
+        self.app.add_handler(CallbackQueryHandler(self.on_button, pattern=f"^{BUTTON_PREFIX}"))
+        self.app.add_error_handler(self.on_error)
+
+    async def start(self) -> None:
+        """Connect, announce the command list and start polling."""
+        await self.app.initialize()
+        await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+        await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        log.info("telegram connected as @%s", self.app.bot.username)
+
+    async def stop(self) -> None:
+        """Stop polling and disconnect."""
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Answer a text message through the platform-neutral commands."""
+        message = update.effective_message
+        if message is None or message.text is None or update.effective_chat is None:
+            return
+        incoming = Incoming(
+            chat=chat_ref(update.effective_chat.id),
+            user_id=str(message.from_user.id if message.from_user else 0),
+            text=message.text,
+            is_group=update.effective_chat.type != ChatType.PRIVATE,
+            can_manage=lambda: self._is_manager(message),
+        )
+        log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
+        await self.send(update.effective_chat.id, await self._answer(incoming), incoming.is_group)
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A paper button was pressed: acknowledge it and send that paper's bilingual abstract."""
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        await query.answer()
+        chat = update.effective_chat
+        if chat is None:
+            return
+        paper_id = query.data.removeprefix(BUTTON_PREFIX)
+        incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
+                            is_group=chat.type != ChatType.PRIVATE)
+        log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
+        await self.send(chat.id, await self._answer(incoming), incoming.is_group)
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log an error no handler caught, without tokens (never the request URL)."""
+        log.error("telegram update failed: %s: %s", type(context.error).__name__, context.error)
+
+    async def _answer(self, incoming: Incoming) -> list[Reply]:
+        """The commands' replies; an unexpected failure becomes an apology rather than silence."""
+        try:
+            return await self._commands.handle(incoming)
+        except Exception:
+            log.exception("telegram chat=%s: command failed", incoming.chat.chat_id)
+            return [TextReply(FALLBACK_REPLY)]
+
+    async def _is_manager(self, message: Message) -> bool:
+        """True for a group's administrators and owner, including anonymous admins posting as the group."""
+        if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+            return True
+        if message.from_user is None:
+            return False
+        member = await message.chat.get_member(message.from_user.id)
+        return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+    async def send(self, chat_id: int, replies: Sequence[Reply], is_group: bool = False) -> SendResult:
+        """Send replies to one chat in order, paced, stopping if the chat is gone."""
+        messages = [m for reply in replies for m in render_reply(reply)]
+        chat = chat_ref(chat_id)
+        async with self._pacer.lock(chat.key):
+            for message in messages:
+                await self._pacer.wait_turn(chat.key, is_group)
+                result, chat_id = await self._send_one(chat_id, message)
+                if result is not SendResult.SENT:
+                    return result
+        return SendResult.SENT
+
+    async def _send_one(self, chat_id: int, message: ChatMessage) -> tuple[SendResult, int]:
+        """Send one message, honouring RetryAfter, following a group's migration, unsubscribing a blocked chat."""
+        for attempt in range(MAX_SEND_ATTEMPTS):
+            try:
+                await self.app.bot.send_message(
+                    chat_id,
+                    message.html,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(message),
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+                return SendResult.SENT, chat_id
+            except RetryAfter as exc:
+                delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
+                log.warning("telegram chat=%s: flood control, waiting %.0f s", chat_id, delay)
+                await asyncio.sleep(delay)
+            except Forbidden as exc:
+                log.warning("telegram chat=%s: cannot send (%s); unsubscribing", chat_id, exc.message)
+                await self._store.delete_subscriber(chat_ref(chat_id))
+                return SendResult.BLOCKED, chat_id
+            except ChatMigrated as exc:
+                log.info("telegram chat=%s migrated to %s; subscription moved", chat_id, exc.new_chat_id)
+                await self._store.move_subscriber(chat_ref(chat_id), chat_ref(exc.new_chat_id))
+                chat_id = exc.new_chat_id
+            except BadRequest as exc:
+                log.error("telegram chat=%s: message refused: %s", chat_id, exc.message)
+                return SendResult.FAILED, chat_id
+            except NetworkError as exc:
+                log.warning("telegram chat=%s: network error (%s), attempt %d", chat_id, exc.message, attempt + 1)
+                await asyncio.sleep(2**attempt)
+            except TelegramError as exc:
+                log.error("telegram chat=%s: send failed: %s", chat_id, exc.message)
+                return SendResult.FAILED, chat_id
+        return SendResult.FAILED, chat_id

@@ -1,0 +1,46 @@
+"""The bot's fixed wording, in Chinese and English."""
+
+from __future__ import annotations
+
+HELP = """arXiv 每日摘要机器人 · arXiv daily digest bot
+
+/subscribe <过滤器 filter> 订阅主题 · add a topic filter
+    /subscribe cs.LG stat.ML
+    /subscribe cs.CV "diffusion model" -survey
+    /subscribe author:Hinton
+/unsubscribe <n|all> 删除第 n 个或全部过滤器 · remove filter n or all
+/list 查看过滤器与设置 · your filters and settings
+/time HH:MM [时区 timezone] 推送时间 · delivery time (default 09:00 Asia/Shanghai)
+/lang zh|en|both 语言 · language (default both)
+/paper <arXiv id 或链接 or URL> 论文双语摘要 · a paper's bilingual abstract
+/digest 立即获取最新摘要 · the latest digest, now
+/stop 退订并删除本聊天的全部数据 · unsubscribe and delete everything about this chat
+/help 帮助 · this help
+
+过滤器 · filters: 分类 categories (cs.LG), 关键词 keywords (diffusion), "短语 phrases", -排除 -exclusions, author:作者.
+一篇论文只要匹配任一过滤器即推送 · a paper is sent when any of your filters matches it."""
+
+WELCOME = "欢迎！每天为你推送 arXiv 新论文的中文摘要。 · Welcome! Daily arXiv papers with Chinese summaries.\n\n"
+NOT_ALLOWED_IN_GROUP = "只有管理员可以修改本群的订阅。 · Only administrators can change this chat's subscription."
+NO_FILTERS = "还没有订阅主题。 · No topics yet. Try: /subscribe cs.LG"
+UNKNOWN_COMMAND = "未知命令 {command}。发送 /help 查看命令列表。 · Unknown command {command}. Send /help for the list."
+NOT_A_COMMAND = (
+    "请发送命令，例如 /paper 2402.03478。发送 /help 查看全部。 · "
+    "Send a command such as /paper 2402.03478; /help lists them."
+)
+USAGE = {
+    "subscribe": (
+        "用法 · usage: /subscribe cs.LG stat.ML  |  /subscribe cs.CV \"diffusion model\" -survey  |  "
+        "/subscribe author:Hinton"
+    ),
+    "unsubscribe": "用法 · usage: /unsubscribe <n|all>   (/list 显示编号 · shows the numbers)",
+    "time": "用法 · usage: /time HH:MM [IANA timezone], e.g. /time 08:30 Europe/Berlin",
+    "lang": "用法 · usage: /lang zh|en|both",
+    "paper": "用法 · usage: /paper 2402.03478 (or an arXiv URL)",
+}
+TRANSLATIONS_OFF = "翻译未开启，以下为英文。 · Translations are off; showing English."
+STOPPED = (
+    "已退订并删除本聊天的全部数据。发送 /start 重新开始。 · "
+    "Unsubscribed; everything about this chat is deleted. /start to begin again."
+)
+NOTHING_TO_STOP = "本聊天没有订阅。 · This chat has no subscription."

@@ -1,0 +1,178 @@
+"""The Telegram adapter end to end: real python-telegram-bot polling a fake Bot API, real Redis, fake arXiv and LLM."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.config import Secret
+from bot.models import Digest, DigestItem, Paper, Translation, TranslationStatus
+from bot.service import DigestService
+from bot.store import Store
+from bot.subscribers import ChatRef, Lang
+from handlers.commands import Commands
+from handlers.pacing import ChatPacer
+from handlers.replies import DigestReply
+from handlers.telegram_bot import SendResult, TelegramAdapter
+from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+
+USER = 4242
+GROUP = -4001
+
+
+@pytest.fixture(name="adapter")
+async def fixture_adapter(
+    fake_telegram: FakeTelegram, service: DigestService, store: Store
+) -> AsyncIterator[TelegramAdapter]:
+    """The real adapter polling the fake Bot API, with a short pacing interval so tests stay quick."""
+    adapter = TelegramAdapter(
+        Commands(service, store), store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
+        pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
+    )
+    await adapter.start()
+    yield adapter
+    await adapter.stop()
+
+
+def _paper(n: int, title: str | None = None) -> Paper:
+    """A paper numbered n."""
+    return Paper(arxiv_id=f"2403.{10000 + n}", version=1, title=title or f"Paper number {n} " + "word " * 30,
+                 abstract="Abstract. " * 50, url=f"https://arxiv.org/abs/2403.{10000 + n}")
+
+
+def _item(paper: Paper, title_zh: str = "中文标题") -> DigestItem:
+    """A translated digest item."""
+    tr = Translation(title_zh=title_zh, tldr_zh="一句话总结，" * 20, abstract_zh="摘要" * 100, tldr_en="In short.")
+    return DigestItem(paper, tr, TranslationStatus.OK)
+
+
+async def test_a_user_subscribes_reads_presses_and_blocks(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, store: Store
+) -> None:
+    """A scripted user subscribes, asks for a paper, gets a digest, presses its button, then blocks the bot."""
+    fake_telegram.user_sends(USER, "/subscribe cs.LG stat.ML")
+    [reply] = await fake_telegram.wait_for_sent_to(USER, 1)
+    assert "cs.LG stat.ML" in reply["text"]
+    assert await store.get_subscriber(ChatRef("telegram", str(USER))) is not None
+
+    fake_telegram.user_sends(USER, "/paper 2402.03478")
+    sent = await fake_telegram.wait_for_sent_to(USER, 2)
+    assert sent[1]["text"].startswith("中文：") and sent[1]["parse_mode"] == "HTML"
+
+    fake_telegram.user_sends(USER, "/digest")
+    sent = await fake_telegram.wait_for_sent_to(USER, 3)
+    digest = sent[2]
+    assert "1. 中文：Sparse Mixture-of-Experts" in digest["text"]
+    buttons = [b for row in digest["reply_markup"]["inline_keyboard"] for b in row]  # type: ignore[index]
+    assert [b["text"] for b in buttons] == ["1", "2", "3"]
+
+    fake_telegram.user_presses(USER, digest["message_id"], buttons[1]["callback_data"])
+    sent = await fake_telegram.wait_for_sent_to(USER, 4)
+    assert "中文：Gradient-based Saliency Maps" in sent[3]["text"]
+    assert len(fake_telegram.callback_answers) == 1
+
+    fake_telegram.block(USER)
+    fake_telegram.user_sends(USER, "/list")
+    await _wait_until_unsubscribed(store, ChatRef("telegram", str(USER)))
+
+
+async def _wait_until_unsubscribed(store: Store, chat: ChatRef) -> None:
+    """Wait (briefly) until the chat's subscription is gone."""
+    import asyncio
+
+    for _ in range(100):
+        if await store.get_subscriber(chat) is None:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{chat.key} is still subscribed")
+
+
+async def test_commands_are_announced(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """At start the bot registers its command list so Telegram's menu shows it."""
+    names = [c["command"] for c in fake_telegram.my_commands()]
+    assert {"subscribe", "paper", "digest", "stop", "help"} <= set(names)
+
+
+async def test_only_group_admins_change_the_subscription(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, store: Store
+) -> None:
+    """In a group a member's /subscribe is refused, an administrator's works, and anyone may use /paper."""
+    fake_telegram.set_member_status(GROUP, 11, "member")
+    fake_telegram.set_member_status(GROUP, 12, "administrator")
+    fake_telegram.user_sends(GROUP, "/subscribe cs.LG", user_id=11, chat_type="group", title="Reading group")
+    [refused] = await fake_telegram.wait_for_sent_to(GROUP, 1)
+    assert "administrators" in refused["text"]
+    fake_telegram.user_sends(GROUP, "/subscribe@arxiv_digest_test_bot cs.LG", user_id=12, chat_type="group")
+    sent = await fake_telegram.wait_for_sent_to(GROUP, 2)
+    assert "subscribed" in sent[1]["text"]
+    fake_telegram.user_sends(GROUP, "/paper 2402.03478", user_id=11, chat_type="group")
+    sent = await fake_telegram.wait_for_sent_to(GROUP, 3)
+    assert "中文：" in sent[2]["text"]
+
+
+async def test_hostile_titles_arrive_intact(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """Titles with <, &, _, * and LaTeX are escaped so Telegram parses them and shows them verbatim."""
+    title = "On <b>bold</b> & $L_1$ *norms* [x](y) __init__"
+    digest = Digest((_item(_paper(1, title), title_zh="关于 <i> & $\\alpha_2$ 的研究"),))
+    result = await adapter.send(USER, [DigestReply(digest, Lang.BOTH, "arXiv <today> & co")])
+    assert result is SendResult.SENT
+    [message] = fake_telegram.sent_to(USER)
+    assert title in message["text"]
+    assert "关于 <i> & $\\alpha_2$ 的研究" in message["text"]
+    assert "arXiv <today> & co" in message["text"]
+
+
+async def test_long_digest_is_split_without_cutting_a_paper(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    """A 60-paper digest arrives in few messages, each within 4096 characters, every paper whole and buttoned once."""
+    digest = Digest(tuple(_item(_paper(n)) for n in range(1, 61)))
+    assert await adapter.send(USER, [DigestReply(digest, Lang.BOTH, "header")]) is SendResult.SENT
+    messages = fake_telegram.sent_to(USER)
+    assert 2 <= len(messages) <= 8
+    assert all(len(m["text"]) <= 4096 for m in messages)
+    numbers = [b["text"] for m in messages for row in m["reply_markup"]["inline_keyboard"] for b in row]  # type: ignore[index]
+    assert numbers == [str(n) for n in range(1, 61)]
+    for n in range(1, 61):
+        holders = [m for m in messages if f"Paper number {n} " in m["text"]]
+        assert len(holders) == 1 and "In short." in holders[0]["text"].split(f"Paper number {n} ", 1)[1]
+
+
+async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """Consecutive messages to one chat are spaced by the per-chat interval (Telegram's ~1 message/s rule)."""
+    digest = Digest(tuple(_item(_paper(n)) for n in range(1, 61)))
+    await adapter.send(USER, [DigestReply(digest, Lang.BOTH, "header")])
+    times = [m["sent_at"] for m in fake_telegram.sent_to(USER)]
+    assert len(times) >= 2
+    assert all(later - earlier >= 0.19 for earlier, later in zip(times, times[1:], strict=False))
+
+
+async def test_retry_after_is_honoured(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """A 429 with retry_after is waited out and the message still arrives, once."""
+    fake_telegram.retry_after(1, times=1)
+    assert await adapter.send(USER, [DigestReply(Digest((_item(_paper(1)),)), Lang.ZH, "h")]) is SendResult.SENT
+    assert len(fake_telegram.sent_to(USER)) == 1
+
+
+async def test_migrated_group_keeps_its_subscription(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, store: Store
+) -> None:
+    """When a group becomes a supergroup, the message goes to the new id and the subscription moves with it."""
+    await store.update_subscriber(ChatRef("telegram", str(GROUP)), lambda s: s)
+    fake_telegram.migrate(GROUP, -1009999)
+    result = await adapter.send(GROUP, [DigestReply(Digest((_item(_paper(1)),)), Lang.ZH, "h")], is_group=True)
+    assert result is SendResult.SENT
+    assert len(fake_telegram.sent_to(-1009999)) == 1
+    assert await store.get_subscriber(ChatRef("telegram", str(GROUP))) is None
+    assert await store.get_subscriber(ChatRef("telegram", "-1009999")) is not None
+
+
+async def test_unknown_commands_and_long_input_get_replies(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """An unknown command and a 4000-character argument each get a clear reply, not silence."""
+    fake_telegram.user_sends(USER, "/frobnicate")
+    fake_telegram.user_sends(USER, "/subscribe " + "a" * 4000)
+    sent = await fake_telegram.wait_for_sent_to(USER, 2)
+    texts = sorted(m["text"] for m in sent)
+    assert any("/help" in t for t in texts)
+    assert any("too long" in t for t in texts)
