@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -16,6 +15,7 @@ from typing import Any
 from bot.config import Settings, load_settings
 from bot.errors import DigestError
 from bot.filters import filter_from_options
+from bot.logs import configure_logging
 from bot.models import Digest, TranslationStatus
 from bot.progress import Progress
 from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
@@ -155,19 +155,12 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def configure_logging(level: str) -> None:
-    """Log to standard error; keep HTTP libraries quiet because their request lines can carry tokens."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("httpx", "httpcore", "urllib3", "arxiv"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def dispatch(args: argparse.Namespace) -> int:
     """Run the chosen subcommand."""
     if args.command == "render":
         return run_render(args)
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings)
     commands: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
         "digest": run_digest,
         "paper": run_paper,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 
 import pytest
@@ -145,7 +146,7 @@ async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, adapt
     await adapter.send(USER, [DigestReply(digest, Lang.BOTH, "header")])
     times = [m["sent_at"] for m in fake_telegram.sent_to(USER)]
     assert len(times) >= 2
-    assert all(later - earlier >= 0.19 for earlier, later in zip(times, times[1:], strict=False))
+    assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(times))
 
 
 async def test_retry_after_is_honoured(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
@@ -168,7 +169,9 @@ async def test_migrated_group_keeps_its_subscription(
     assert await store.get_subscriber(ChatRef("telegram", "-1009999")) is not None
 
 
-async def test_unknown_commands_and_long_input_get_replies(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+async def test_unknown_commands_and_long_input_get_replies(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
     """An unknown command and a 4000-character argument each get a clear reply, not silence."""
     fake_telegram.user_sends(USER, "/frobnicate")
     fake_telegram.user_sends(USER, "/subscribe " + "a" * 4000)
