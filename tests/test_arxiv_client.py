@@ -13,19 +13,9 @@ import pytest
 from bot.arxiv_source import ArxivClient, ArxivId, paper_from_result
 from bot.errors import FeedParseError, PaperNotFound, SourceUnavailable
 from tests.fakes.arxiv_server import Canned, FakeArxiv, fixture_bytes
+from tests.fakes.loopback import RecordingSleep
 
 FEED = "rss_cs.LG+stat.ML.xml"
-
-
-class RecordingSleep:
-    """An injected sleep that records what it was asked to wait and returns at once."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        """Record the pause."""
-        self.calls.append(seconds)
 
 
 @pytest.fixture(name="arxiv_server")

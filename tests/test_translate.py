@@ -25,6 +25,7 @@ from tests.fakes.llm_server import (
     fixture_fake_llm,  # noqa: F401  # the fake_llm fixture, used by name (moves to conftest later)
     with_prose,
 )
+from tests.fakes.loopback import RecordingSleep
 
 API_KEY = "sk-test-very-secret-key"
 VALID = {"title_zh": " 标题 ", "tldr_zh": "一句话。", "abstract_zh": "摘要。", "tldr_en": "In short."}
@@ -43,21 +44,10 @@ def make_paper(n: int = 1, version: int | None = 1, title: str | None = None) ->
     )
 
 
-class SleepRecorder:
-    """A no-op sleep that records the delays it was asked for."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        """Record the delay and return at once."""
-        self.delays.append(seconds)
-
-
 @pytest.fixture(name="sleeps")
-def fixture_sleeps() -> SleepRecorder:
+def fixture_sleeps() -> RecordingSleep:
     """A recording no-op sleep."""
-    return SleepRecorder()
+    return RecordingSleep()
 
 
 @pytest.fixture(name="http")
@@ -77,7 +67,7 @@ def fixture_settings(fake_llm: FakeLLM) -> LLMSettings:
 
 @pytest.fixture(name="make_translator")
 def fixture_make_translator(
-    http: httpx.AsyncClient, settings: LLMSettings, store: Store, sleeps: SleepRecorder
+    http: httpx.AsyncClient, settings: LLMSettings, store: Store, sleeps: RecordingSleep
 ) -> TranslatorFactory:
     """Build Translators on the fake server, optionally with changed settings."""
 
@@ -188,18 +178,18 @@ async def test_concurrency_is_bounded(make_translator: TranslatorFactory, fake_l
     assert fake_llm.count == 20
 
 
-async def test_non_json_answer_is_retried(translator: Translator, fake_llm: FakeLLM, sleeps: SleepRecorder) -> None:
+async def test_non_json_answer_is_retried(translator: Translator, fake_llm: FakeLLM, sleeps: RecordingSleep) -> None:
     """An answer that is not JSON is asked again after a backoff, and the next valid answer is used."""
     fake_llm.script(NOT_JSON)
     paper = make_paper()
     translation = await translator.translate(paper)
     assert translation.title_zh == "中文：" + paper.title
     assert fake_llm.count == 2
-    assert sleeps.delays == [1.0]
+    assert sleeps.calls == [1.0]
 
 
 async def test_always_invalid_fails_and_is_not_cached(
-    translator: Translator, fake_llm: FakeLLM, sleeps: SleepRecorder
+    translator: Translator, fake_llm: FakeLLM, sleeps: RecordingSleep
 ) -> None:
     """An LLM that never answers usably gives a TranslationError after max_attempts, and nothing is cached."""
     fake_llm.script(NOT_JSON, NOT_JSON, NOT_JSON)
@@ -209,7 +199,7 @@ async def test_always_invalid_fails_and_is_not_cached(
     assert caught.value.status is None
     assert "\n" not in str(caught.value)
     assert fake_llm.count == 3
-    assert sleeps.delays == [1.0, 2.0]
+    assert sleeps.calls == [1.0, 2.0]
     assert await translator.cached(paper) is None
     assert (await translator.translate(paper)).title_zh == "中文：" + paper.title
 
@@ -229,11 +219,13 @@ async def test_persistent_server_error_carries_status(translator: Translator, fa
     assert caught.value.status == 503
 
 
-async def test_rate_limit_honours_retry_after(translator: Translator, fake_llm: FakeLLM, sleeps: SleepRecorder) -> None:
+async def test_rate_limit_honours_retry_after(
+    translator: Translator, fake_llm: FakeLLM, sleeps: RecordingSleep
+) -> None:
     """An HTTP 429 waits the server's Retry-After seconds before asking again."""
     fake_llm.script(Behaviour(status=429, headers={"Retry-After": "7"}))
     await translator.translate(make_paper())
-    assert sleeps.delays == [7.0]
+    assert sleeps.calls == [7.0]
     assert fake_llm.count == 2
 
 
@@ -248,7 +240,7 @@ async def test_timeout_fails(make_translator: TranslatorFactory, fake_llm: FakeL
 
 
 async def test_bad_key_is_not_retried(
-    translator: Translator, fake_llm: FakeLLM, sleeps: SleepRecorder, caplog: pytest.LogCaptureFixture
+    translator: Translator, fake_llm: FakeLLM, sleeps: RecordingSleep, caplog: pytest.LogCaptureFixture
 ) -> None:
     """An HTTP 401 fails at once with a message and logs that never show the key."""
     fake_llm.script(Behaviour(status=401))
@@ -257,7 +249,7 @@ async def test_bad_key_is_not_retried(
     assert caught.value.status == 401
     assert API_KEY not in str(caught.value)
     assert fake_llm.count == 1
-    assert sleeps.delays == []
+    assert sleeps.calls == []
     assert "2402.00001v1" in caplog.text
     assert API_KEY not in caplog.text
 
@@ -382,7 +374,7 @@ async def test_cancelled_waiter_does_not_cancel_shared_call(translator: Translat
 
 
 async def test_unreachable_server_fails_after_retries(
-    make_translator: TranslatorFactory, sleeps: SleepRecorder
+    make_translator: TranslatorFactory, sleeps: RecordingSleep
 ) -> None:
     """A server that cannot be reached gives a TranslationError without status after every attempt."""
     with socket.socket() as probe:
@@ -393,4 +385,4 @@ async def test_unreachable_server_fails_after_retries(
         await translator.translate(make_paper())
     assert caught.value.status is None
     assert translator.calls == 3
-    assert sleeps.delays == [1.0, 2.0]
+    assert sleeps.calls == [1.0, 2.0]

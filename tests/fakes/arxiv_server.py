@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "arxiv"
 Endpoint = Literal["rss", "api"]
@@ -63,53 +64,31 @@ class RecordedRequest:
     at: float
 
 
-class FakeArxiv:
+class FakeArxiv(LoopbackServer):
     """arXiv's RSS and API on a free loopback port; `rss_url` and `api_url` point a client at it."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.rss_feeds: dict[str, bytes] = {}
         self.papers: dict[str, bytes] = {}
         self.requests: list[RecordedRequest] = []
         self._queues: dict[Endpoint, deque[Canned]] = {"rss": deque(), "api": deque()}
         self._always: dict[Endpoint, Canned | None] = {"rss": None, "api": None}
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     @property
     def rss_url(self) -> str:
         """The RSS base URL, as `https://rss.arxiv.org/rss`."""
-        return f"{self.base_url}/rss"
+        return f"{self.root_url}/rss"
 
     @property
     def api_url(self) -> str:
         """The API query URL, as `https://export.arxiv.org/api/query`."""
-        return f"{self.base_url}/api/query"
+        return f"{self.root_url}/api/query"
 
-    async def start(self) -> FakeArxiv:
-        """Start serving on 127.0.0.1 and a free port."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """Serve the RSS feeds and the API."""
         app.router.add_get("/rss/{categories}", self._rss)
         app.router.add_get("/api/query", self._api)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        host, port = self._runner.addresses[0][:2]
-        self.base_url = f"http://{host}:{port}"
-        return self
-
-    async def close(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeArxiv:
-        return await self.start()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     def add_paper(self, arxiv_id: str, reply: bytes) -> None:
         """Answer API lookups of `arxiv_id` (bare or versioned, as the client will ask) with `reply`."""

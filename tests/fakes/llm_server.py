@@ -17,11 +17,12 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 import pytest
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 DEFAULT_USAGE: Mapping[str, int] = {"prompt_tokens": 100, "completion_tokens": 50, "total_tokens": 150}
 _PAPER_TEXT = re.compile(r"Title:\s*(?P<title>.*?)\s*\n\s*Abstract:\s*(?P<abstract>.*)", re.DOTALL)
@@ -80,10 +81,11 @@ def default_answer(user_message: str) -> dict[str, object]:
     }
 
 
-class FakeLLM:
+class FakeLLM(LoopbackServer):
     """An OpenAI-compatible chat-completions server on a free loopback port; `url` is its base URL."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self.delay = 0.0
         self.reject_response_format = False
@@ -92,34 +94,15 @@ class FakeLLM:
         self._queue: deque[Behaviour] = deque()
         self._rules: list[tuple[str, Behaviour]] = []
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
-        self.url = ""
 
-    async def start(self) -> FakeLLM:
-        """Start serving on 127.0.0.1 and a free port."""
-        app = web.Application()
+    @property
+    def url(self) -> str:
+        """The base URL to configure as LLM_BASE_URL."""
+        return f"{self.root_url}/v1"
+
+    def routes(self, app: web.Application) -> None:
+        """Serve the chat-completions endpoint."""
         app.router.add_post("/v1/chat/completions", self._handle)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}/v1"
-        return self
-
-    async def close(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeLLM:
-        return await self.start()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
 
     @property
     def count(self) -> int:

@@ -29,11 +29,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal, TypedDict
 
 import pytest
 from aiohttp import web
+
+from tests.fakes.loopback import LoopbackServer
 
 DEFAULT_TOKEN = "123456:TEST-token"
 BOT_USERNAME = "arxiv_digest_test_bot"
@@ -361,7 +362,7 @@ def _validate_reply_markup(markup: Any) -> None:
                 raise _ApiError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: BUTTON_URL_INVALID")
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """A fake Telegram Bot API on a free loopback port; `url + "/bot"` is the base_url for python-telegram-bot.
 
     Scripted users default to user_id = chat_id in private chats and 777 in groups; chats the bot writes to
@@ -376,12 +377,12 @@ class FakeTelegram:
         max_poll_wait: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__()
         self.token = token
         self.bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
         self.enforce_limits = enforce_limits
         self.max_poll_wait = max_poll_wait
         self.clock = clock
-        self.url = ""
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.sent: list[SentMessage] = []
         self.edits: list[dict[str, Any]] = []
@@ -391,7 +392,6 @@ class FakeTelegram:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.limit_violations: list[LimitViolation] = []
         self.webhook_deleted = 0
-        self._runner: web.AppRunner | None = None
         self._closing = False
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
@@ -412,33 +412,23 @@ class FakeTelegram:
 
     # ----------------------------------------------------------------- lifecycle
 
-    async def start(self) -> FakeTelegram:
-        """Start serving on 127.0.0.1 and a free port."""
-        app = web.Application()
+    @property
+    def url(self) -> str:
+        """The server's root URL, `http://127.0.0.1:PORT`."""
+        return self.root_url
+
+    def routes(self, app: web.Application) -> None:
+        """Route every path to the Bot API dispatcher."""
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-        return self
+
+    async def before_close(self) -> None:
+        """Release pending long polls."""
+        self._closing = True
+        self._wake_pollers()
 
     async def stop(self) -> None:
         """Release pending long polls and stop serving."""
-        self._closing = True
-        self._wake_pollers()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        return await self.start()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+        await self.close()
 
     @property
     def base_url(self) -> str:
