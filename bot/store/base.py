@@ -1,78 +1,33 @@
-"""Redis storage: the only module that imports redis, and the one place every key name is defined."""
+"""The Store: connection, translation and paper caches, and subscriptions."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, replace
-from datetime import date
-from typing import Any
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError, WatchError
 
 from bot.errors import StoreUnavailable
-from bot.filters import parse_filter
 from bot.models import Listing, Paper, Translation
-from bot.subscribers import ChatRef, Lang, Subscriber, parse_time
-
-PREFIX = "axd:"
-TRANSLATION_KEY = PREFIX + "tr:{model}:{paper}"
-PAPER_KEY = PREFIX + "paper:{paper}"
-PAPER_TTL_SECONDS = 14 * 24 * 3600
-SUBSCRIBER_KEY = PREFIX + "sub:{chat}"
-SUBSCRIBERS_KEY = PREFIX + "subscribers"
-LISTING_KEY = PREFIX + "listing:{categories}"
-LISTING_TTL_SECONDS = 30 * 60
-
-
-def translation_key(model: str, versioned_id: str) -> str:
-    """The key of one paper version's translation by one model."""
-    return TRANSLATION_KEY.format(model=model, paper=versioned_id)
-
-
-def paper_key(arxiv_id: str) -> str:
-    """The key of a paper's cached metadata (latest version seen)."""
-    return PAPER_KEY.format(paper=arxiv_id)
-
-
-def subscriber_key(chat: ChatRef) -> str:
-    """The hash holding one chat's subscription."""
-    return SUBSCRIBER_KEY.format(chat=chat.key)
-
-
-def listing_key(categories: tuple[str, ...] | list[str]) -> str:
-    """The key of a recently fetched listing for this set of categories."""
-    return LISTING_KEY.format(categories="+".join(sorted(categories)))
-
-
-def _subscriber_fields(sub: Subscriber) -> Mapping[Any, str]:
-    """A subscription as the fields of its Redis hash."""
-    return {
-        "filters": json.dumps([f.canonical() for f in sub.filters], ensure_ascii=False),
-        "time": sub.delivery_time.strftime("%H:%M"),
-        "tz": sub.timezone,
-        "lang": sub.lang.value,
-    }
-
-
-def _subscriber_from_fields(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscriber:
-    """Rebuild a subscription from its Redis hash."""
-    return Subscriber(
-        chat=chat,
-        filters=tuple(parse_filter(text) for text in json.loads(fields.get("filters", "[]"))),
-        delivery_time=parse_time(fields.get("time", "09:00")),
-        timezone=fields.get("tz", "Asia/Shanghai"),
-        lang=Lang(fields.get("lang", "both")),
-    )
-
-
-def _paper_from_dict(data: dict[str, Any]) -> Paper:
-    """Rebuild a Paper from its stored JSON object."""
-    data = dict(data)
-    data["authors"] = tuple(data.get("authors", ()))
-    data["categories"] = tuple(data.get("categories", ()))
-    return Paper(**data)
+from bot.store.codec import (
+    listing_from_json,
+    listing_to_json,
+    paper_from_dict,
+    subscriber_fields,
+    subscriber_from_fields,
+)
+from bot.store.keys import (
+    LISTING_TTL_SECONDS,
+    PAPER_TTL_SECONDS,
+    SUBSCRIBERS_KEY,
+    listing_key,
+    paper_key,
+    subscriber_key,
+    translation_key,
+)
+from bot.subscribers import ChatRef, Subscriber
 
 
 class Store:
@@ -124,7 +79,7 @@ class Store:
         if raw is None:
             return None
         try:
-            return _paper_from_dict(json.loads(raw))
+            return paper_from_dict(json.loads(raw))
         except (TypeError, ValueError):
             return None
 
@@ -144,32 +99,21 @@ class Store:
     async def get_listing(self, categories: tuple[str, ...] | list[str]) -> Listing | None:
         """A listing for these categories fetched in the last half hour, if any."""
         raw = await self._redis.get(listing_key(categories))
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        papers = tuple(_paper_from_dict(p) for p in data["papers"])
-        day = date.fromisoformat(data["day"]) if data.get("day") else None
-        return Listing(papers=papers, day=day, categories=tuple(data["categories"]))
+        return None if raw is None else listing_from_json(str(raw))
 
     async def put_listing(self, listing: Listing) -> None:
         """Remember a fetched listing briefly, so on-demand digests do not refetch arXiv for every reader."""
-        data = {
-            "day": listing.day.isoformat() if listing.day else None,
-            "categories": list(listing.categories),
-            "papers": [asdict(p) for p in listing.papers],
-        }
-        await self._redis.set(listing_key(listing.categories), json.dumps(data, ensure_ascii=False),
-                              ex=LISTING_TTL_SECONDS)
+        await self._redis.set(listing_key(listing.categories), listing_to_json(listing), ex=LISTING_TTL_SECONDS)
 
     async def get_subscriber(self, chat: ChatRef) -> Subscriber | None:
         """A chat's subscription, or None when it has none."""
         fields = await self._redis.hgetall(subscriber_key(chat))
-        return _subscriber_from_fields(chat, fields) if fields else None
+        return subscriber_from_fields(chat, fields) if fields else None
 
     async def save_subscriber(self, sub: Subscriber) -> None:
         """Store a chat's whole subscription and list the chat among the subscribers."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(subscriber_key(sub.chat), mapping=_subscriber_fields(sub))
+            pipe.hset(subscriber_key(sub.chat), mapping=subscriber_fields(sub))
             pipe.sadd(SUBSCRIBERS_KEY, sub.chat.key)
             await pipe.execute()
 
@@ -181,10 +125,10 @@ class Store:
                 try:
                     await pipe.watch(key)
                     fields = await pipe.hgetall(key)
-                    current = _subscriber_from_fields(chat, fields) if fields else Subscriber(chat)
+                    current = subscriber_from_fields(chat, fields) if fields else Subscriber(chat)
                     updated = change(current)
                     pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(key, mapping=_subscriber_fields(updated))
+                    pipe.hset(key, mapping=subscriber_fields(updated))
                     pipe.sadd(SUBSCRIBERS_KEY, chat.key)
                     await pipe.execute()
                     return updated

@@ -1,0 +1,6 @@
+"""Redis storage: the only package that imports redis; key names live in `keys.py`."""
+
+from bot.store.base import Store
+from bot.store.keys import translation_key
+
+__all__ = ["Store", "translation_key"]
