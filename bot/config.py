@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from dotenv import dotenv_values
 
+from bot.calendar import parse_holidays
 from bot.errors import ConfigError
 
 
@@ -66,6 +68,10 @@ class Settings:
     discord_bot_token: Secret | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     log_level: str = "INFO"
+    arxiv_holidays: frozenset[date] = frozenset()
+    telegram_max_rate: int = 30
+    delivery_claim_idle: float = 60.0
+    delivery_max_attempts: int = 5
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -149,6 +155,14 @@ def _log_level(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _holidays(env: Mapping[str, str]) -> frozenset[date]:
+    """Read ARXIV_HOLIDAYS: listing days without announcement, as YYYY-MM-DD separated by commas or spaces."""
+    try:
+        return parse_holidays(env.get("ARXIV_HOLIDAYS", ""))
+    except ValueError as exc:
+        raise ConfigError(f"ARXIV_HOLIDAYS: {exc}") from None
+
+
 def _data_dir(env: Mapping[str, str]) -> Path:
     """Where the bot's own Redis keeps its data: DATA_DIR, else the user's XDG data directory."""
     explicit = env.get("DATA_DIR", "").strip()
@@ -172,6 +186,10 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         discord_bot_token=_secret(env, "DISCORD_BOT_TOKEN"),
         data_dir=_data_dir(env),
         log_level=_log_level(env),
+        arxiv_holidays=_holidays(env),
+        telegram_max_rate=_positive_int(env, "TELEGRAM_MAX_RATE", 30),
+        delivery_claim_idle=_non_negative_float(env, "DELIVERY_CLAIM_IDLE", 60.0) or 60.0,
+        delivery_max_attempts=_positive_int(env, "DELIVERY_MAX_ATTEMPTS", 5),
     )
 
 
