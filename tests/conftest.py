@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,6 +24,12 @@ def fixture_redis_server() -> Iterator[RedisServer]:
     server = start_redis_server()
     yield server
     server.stop()
+
+
+@pytest.fixture(name="redis_url")
+def fixture_redis_url(redis_server: RedisServer) -> Callable[[], str]:
+    """A way to open more connections to the session's Redis (as another process would)."""
+    return lambda: redis_server.url
 
 
 @pytest.fixture(name="store")

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 
 import redis.asyncio as redis
-from redis.exceptions import RedisError, WatchError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, RedisError, TimeoutError, WatchError
 
 from bot.errors import StoreUnavailable
 from bot.models import Listing, Paper, Translation
@@ -19,11 +21,15 @@ from bot.store.codec import (
     subscriber_from_fields,
 )
 from bot.store.keys import (
+    DUE_KEY,
     LISTING_TTL_SECONDS,
     PAPER_TTL_SECONDS,
     SUBSCRIBERS_KEY,
+    UNSCHEDULED_KEY,
+    WAITING_KEY,
     listing_key,
     paper_key,
+    seen_key,
     subscriber_key,
     translation_key,
 )
@@ -39,7 +45,10 @@ class Store:
     @classmethod
     def from_url(cls, url: str) -> Store:
         """Connect lazily to the Redis server at `url`."""
-        return cls(redis.Redis.from_url(url, decode_responses=True))
+        retry = Retry(ExponentialBackoff(cap=5.0, base=0.1), retries=8)
+        return cls(redis.Redis.from_url(
+            url, decode_responses=True, retry=retry, retry_on_error=[ConnectionError, TimeoutError]
+        ))
 
     @property
     def redis(self) -> redis.Redis:
@@ -115,6 +124,7 @@ class Store:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(subscriber_key(sub.chat), mapping=subscriber_fields(sub))
             pipe.sadd(SUBSCRIBERS_KEY, sub.chat.key)
+            pipe.sadd(UNSCHEDULED_KEY, sub.chat.key)
             await pipe.execute()
 
     async def update_subscriber(self, chat: ChatRef, change: Callable[[Subscriber], Subscriber]) -> Subscriber:
@@ -130,6 +140,7 @@ class Store:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(key, mapping=subscriber_fields(updated))
                     pipe.sadd(SUBSCRIBERS_KEY, chat.key)
+                    pipe.sadd(UNSCHEDULED_KEY, chat.key)
                     await pipe.execute()
                     return updated
                 except WatchError:
@@ -140,7 +151,11 @@ class Store:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(subscriber_key(chat))
             pipe.srem(SUBSCRIBERS_KEY, chat.key)
-            deleted, _ = await pipe.execute()
+            pipe.zrem(DUE_KEY, chat.key)
+            pipe.srem(UNSCHEDULED_KEY, chat.key)
+            pipe.srem(WAITING_KEY, chat.key)
+            pipe.delete(seen_key(chat))
+            deleted, *_ = await pipe.execute()
         return bool(deleted)
 
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
@@ -150,6 +165,19 @@ class Store:
             return
         await self.save_subscriber(replace(sub, chat=new))
         await self.delete_subscriber(old)
+
+    async def all_subscribers(self, batch: int = 500) -> list[Subscriber]:
+        """Every subscription, read in pipelined batches."""
+        chats = await self.subscriber_chats()
+        subscribers = []
+        for start in range(0, len(chats), batch):
+            part = chats[start : start + batch]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for chat in part:
+                    pipe.hgetall(subscriber_key(chat))
+                rows = await pipe.execute()
+            subscribers += [subscriber_from_fields(chat, row) for chat, row in zip(part, rows, strict=True) if row]
+        return subscribers
 
     async def subscriber_chats(self) -> list[ChatRef]:
         """Every chat that has a subscription."""

@@ -32,3 +32,53 @@ def subscriber_key(chat: ChatRef) -> str:
 def listing_key(categories: tuple[str, ...] | list[str]) -> str:
     """The key of a recently fetched listing for this set of categories."""
     return LISTING_KEY.format(categories="+".join(sorted(categories)))
+
+
+# The delivery engine: announcement days, when each chat is due, the queue and its idempotency records.
+DAYS_KEY = PREFIX + "days"  # sorted set of ready listing days (ISO dates), scored by ordinal
+DAY_LISTING_KEY = PREFIX + "day:{day}:listing"
+DAY_STATUS_KEY = PREFIX + "day:{day}:status"  # hash: state (pending|ready|none), attempts, next_try
+DAY_TTL_SECONDS = 30 * 24 * 3600
+DUE_KEY = PREFIX + "due"  # sorted set: chat key -> epoch seconds of its next delivery time
+UNSCHEDULED_KEY = PREFIX + "unscheduled"  # chats whose next delivery time must be (re)computed
+WAITING_KEY = PREFIX + "waiting"  # chats whose delivery time came while the expected day was still late
+QUEUE_KEY = PREFIX + "deliveries"  # stream of deliveries: chat, day, skipped
+QUEUE_GROUP = "workers"
+DEAD_KEY = PREFIX + "deliveries:dead"  # deliveries that kept failing, moved aside
+ENQUEUED_KEY = PREFIX + "enqueued:{chat}:{day}"
+DELIVERED_KEY = PREFIX + "delivered:{chat}:{day}"
+PROGRESS_KEY = PREFIX + "progress:{chat}:{day}"  # how many messages of that digest are already sent
+RECORD_TTL_SECONDS = 45 * 24 * 3600
+SEEN_KEY = PREFIX + "seen:{chat}"  # sorted set: paper id -> ordinal of the day it was sent
+SEEN_DAYS = 60
+SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
+
+
+def day_listing_key(day: str) -> str:
+    """The listing of one announcement day."""
+    return DAY_LISTING_KEY.format(day=day)
+
+
+def day_status_key(day: str) -> str:
+    """The fetch state of one announcement day."""
+    return DAY_STATUS_KEY.format(day=day)
+
+
+def enqueued_key(chat: ChatRef, day: str) -> str:
+    """Set once a chat's delivery for a day is queued: the second enqueue is a no-op."""
+    return ENQUEUED_KEY.format(chat=chat.key, day=day)
+
+
+def delivered_key(chat: ChatRef, day: str) -> str:
+    """Set once a chat's digest for a day is fully sent: a second send is impossible."""
+    return DELIVERED_KEY.format(chat=chat.key, day=day)
+
+
+def progress_key(chat: ChatRef, day: str) -> str:
+    """How many messages of a chat's digest for a day went out (a resumed delivery skips them)."""
+    return PROGRESS_KEY.format(chat=chat.key, day=day)
+
+
+def seen_key(chat: ChatRef) -> str:
+    """The papers a chat has already received."""
+    return SEEN_KEY.format(chat=chat.key)
