@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("id", help="an arXiv id or URL, e.g. 2402.03478")
     paper.add_argument("--format", choices=FORMATS, default="markdown")
 
-    sub.add_parser("run", help="run the chat bot on every platform whose token is set")
+    sub.add_parser("run", help="run the chat bot on every platform whose token is set, with daily deliveries")
+    sub.add_parser("worker", help="run one more delivery worker (scale out: any number can share the queue)")
     sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
 
     render = sub.add_parser("render", help="render a digest in the JSON form (see README) as Markdown")
@@ -124,7 +125,7 @@ async def run_paper(args: argparse.Namespace, settings: Settings) -> int:
 
 async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     """`run`: the chat bot on every configured platform, until Ctrl-C or SIGTERM."""
-    from handlers.app import NO_TOKEN, run_adapters
+    from handlers.app import NO_TOKEN, run_bot, run_worker
 
     if not (settings.telegram_bot_token or settings.discord_bot_token):
         note(NO_TOKEN)
@@ -132,7 +133,7 @@ async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
     if settings.llm is None:
         note(TRANSLATIONS_OFF)
     async with open_runtime(settings) as runtime:
-        await run_adapters(runtime)
+        await (run_worker if args.command == "worker" else run_bot)(runtime)
     return 0
 
 
@@ -165,6 +166,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "digest": run_digest,
         "paper": run_paper,
         "run": run_bot,
+        "worker": run_bot,
         "chat": run_chat,
     }
     return asyncio.run(commands[args.command](args, settings))

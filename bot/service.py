@@ -56,10 +56,12 @@ class DigestService:
         """True when an LLM is configured."""
         return self.translator is not None
 
-    async def listing(self, categories: Sequence[str], include_replacements: bool = False) -> Listing:
+    async def listing(
+        self, categories: Sequence[str], include_replacements: bool = False, *, fresh: bool = False
+    ) -> Listing:
         """The latest announcement for these categories: fetched once per half hour and shared by all readers."""
         cacheable = not include_replacements
-        if cacheable and (cached := await self.store.get_listing(list(categories))) is not None:
+        if cacheable and not fresh and (cached := await self.store.get_listing(list(categories))) is not None:
             return cached
         listing = await self.source.fetch_listing(categories, include_replacements=include_replacements)
         await self.store.put_papers(listing.papers)
@@ -112,6 +114,17 @@ class DigestService:
         if arxiv_id.version is None:
             await self.store.put_papers([paper])
         return paper
+
+    async def cached_items(self, papers: Sequence[Paper]) -> list[DigestItem]:
+        """Digest items from the translation cache only (a paper missing there is shown in English, marked)."""
+        if self.translator is None:
+            return [DigestItem(p, None, TranslationStatus.OFF) for p in papers]
+        items = []
+        for paper in papers:
+            cached = await self.translator.cached(paper)
+            status = TranslationStatus.OK if cached is not None else TranslationStatus.FAILED
+            items.append(DigestItem(paper, cached, status))
+        return items
 
     async def paper(self, text: str) -> DigestItem:
         """One paper's bilingual abstract from an id or URL as a user typed it."""

@@ -1,12 +1,18 @@
-"""Start the chat adapters whose tokens are set (or the terminal chat) and run until stopped."""
+"""Start the chat adapters whose tokens are set, the scheduler and the delivery workers, and run until stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import signal
+from contextlib import AsyncExitStack
 
+from bot.calendar import ArxivCalendar
+from bot.delivery import DeliveryWorker, Sender
+from bot.engine import DailyEngine
 from bot.runtime import Runtime
+from bot.schedule import Scheduler, process_name
+from bot.store.delivery import DeliveryState
 from handlers.commands import Commands
 from handlers.console import run_console
 from handlers.telegram_bot import TelegramAdapter
@@ -27,24 +33,51 @@ def stop_event() -> asyncio.Event:
     return event
 
 
-async def run_adapters(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """Run every adapter whose token is set until `stop` (or a signal) says to finish."""
+async def start_senders(runtime: Runtime, stack: AsyncExitStack, polling: bool) -> dict[str, Sender]:
+    """Start the adapter of every platform whose token is set; with polling they also answer users."""
     settings = runtime.settings
-    commands = Commands(runtime.service, runtime.store)
-    adapters = []
+    senders: dict[str, Sender] = {}
     if settings.telegram_bot_token:
-        adapters.append(TelegramAdapter(commands, runtime.store, settings.telegram_bot_token,
-                                        settings.telegram_api_url))
+        telegram = TelegramAdapter(Commands(runtime.service, runtime.store), runtime.store,
+                                   settings.telegram_bot_token, settings.telegram_api_url,
+                                   max_rate=settings.telegram_max_rate)
+        await telegram.start(polling=polling)
+        stack.push_async_callback(telegram.stop)
+        senders["telegram"] = telegram
+    return senders
+
+
+def build_worker(runtime: Runtime, senders: dict[str, Sender]) -> DeliveryWorker:
+    """A delivery worker sending through these adapters."""
+    settings = runtime.settings
+    return DeliveryWorker(
+        store=runtime.store, state=DeliveryState(runtime.store.redis), service=runtime.service, senders=senders,
+        consumer=process_name(), claim_idle_ms=int(settings.delivery_claim_idle * 1000),
+        max_attempts=settings.delivery_max_attempts,
+    )
+
+
+async def run_bot(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """The whole bot: adapters answering users, the daily scheduler (one across processes) and a worker."""
     stop = stop or stop_event()
-    for adapter in adapters:
-        await adapter.start()
-    log.info("running %d chat adapter(s); stop with Ctrl-C", len(adapters))
-    try:
-        await stop.wait()
-    finally:
-        for adapter in adapters:
-            await adapter.stop()
-        log.info("stopped")
+    state = DeliveryState(runtime.store.redis)
+    calendar = ArxivCalendar(holidays=runtime.settings.arxiv_holidays)
+    async with AsyncExitStack() as stack:
+        senders = await start_senders(runtime, stack, polling=True)
+        scheduler = Scheduler(DailyEngine(runtime.service, runtime.store, state, calendar), state)
+        scheduler.start()
+        stack.push_async_callback(scheduler.stop)
+        log.info("running with %s; stop with Ctrl-C", ", ".join(senders) or "no chat platform")
+        await build_worker(runtime, senders).run(stop)
+    log.info("stopped")
+
+
+async def run_worker(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
+    """A delivery worker only: sends queued digests, answers no users and schedules nothing."""
+    stop = stop or stop_event()
+    async with AsyncExitStack() as stack:
+        senders = await start_senders(runtime, stack, polling=False)
+        await build_worker(runtime, senders).run(stop)
 
 
 async def run_chat(runtime: Runtime) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from enum import Enum
 
 from telegram import (
     BotCommand,
@@ -28,9 +27,11 @@ from telegram.ext import (
 )
 
 from bot.config import Secret
+from bot.delivery import OnSent, SendResult
+from bot.models import Digest
 from bot.render.telegram_html import ChatMessage, digest_messages, paper_messages, text_messages
 from bot.store import Store
-from bot.subscribers import ChatRef
+from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands, Incoming
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, PaperReply, Reply, TextReply
@@ -52,14 +53,6 @@ BOT_COMMANDS = [
     ("help", "帮助 · help"),
 ]
 FALLBACK_REPLY = "出错了，请稍后再试。 · Something went wrong; please try again later."
-
-
-class SendResult(Enum):
-    """How sending to a chat ended."""
-
-    SENT = "sent"
-    BLOCKED = "blocked"
-    FAILED = "failed"
 
 
 def render_reply(reply: Reply) -> list[ChatMessage]:
@@ -95,6 +88,7 @@ class TelegramAdapter:
         base_url: str = "https://api.telegram.org/bot",
         *,
         pacer: ChatPacer | None = None,
+        max_rate: int = 30,
     ) -> None:
         self._commands = commands
         self._store = store
@@ -103,7 +97,7 @@ class TelegramAdapter:
             ApplicationBuilder()
             .token(token.reveal())
             .base_url(base_url)
-            .rate_limiter(AIORateLimiter(max_retries=2))
+            .rate_limiter(AIORateLimiter(overall_max_rate=max_rate, max_retries=2))
             .concurrent_updates(64)
             .build()
         )
@@ -111,13 +105,14 @@ class TelegramAdapter:
         self.app.add_handler(CallbackQueryHandler(self.on_button, pattern=f"^{BUTTON_PREFIX}"))
         self.app.add_error_handler(self.on_error)
 
-    async def start(self) -> None:
-        """Connect, announce the command list and start polling."""
+    async def start(self, polling: bool = True) -> None:
+        """Connect; with polling, also announce the command list and answer users (workers only send)."""
         await self.app.initialize()
-        await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
-        await self.app.start()
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        if polling:
+            await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+            await self.app.start()
+            assert self.app.updater is not None
+            await self.app.updater.start_polling(allowed_updates=["message", "callback_query"])
         log.info("telegram connected as @%s", self.app.bot.username)
 
     async def stop(self) -> None:
@@ -179,16 +174,34 @@ class TelegramAdapter:
         member = await message.chat.get_member(message.from_user.id)
         return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
-    async def send(self, chat_id: int, replies: Sequence[Reply], is_group: bool = False) -> SendResult:
-        """Send replies to one chat in order, paced, stopping if the chat is gone."""
+    async def deliver(
+        self, chat: ChatRef, digest: Digest, lang: Lang, header: str, *, skip: int, on_sent: OnSent
+    ) -> SendResult:
+        """Push a scheduled digest to a chat (the delivery workers' entry point)."""
+        chat_id = int(chat.chat_id)
+        reply = DigestReply(digest, lang, header)
+        return await self.send(chat_id, [reply], is_group=chat_id < 0, skip=skip, on_sent=on_sent)
+
+    async def send(
+        self,
+        chat_id: int,
+        replies: Sequence[Reply],
+        is_group: bool = False,
+        *,
+        skip: int = 0,
+        on_sent: OnSent | None = None,
+    ) -> SendResult:
+        """Send replies to one chat in order and paced, after the first `skip` messages; stop if the chat is gone."""
         messages = [m for reply in replies for m in render_reply(reply)]
         chat = chat_ref(chat_id)
         async with self._pacer.lock(chat.key):
-            for message in messages:
+            for number, message in enumerate(messages[skip:], skip + 1):
                 await self._pacer.wait_turn(chat.key, is_group)
                 result, chat_id = await self._send_one(chat_id, message)
                 if result is not SendResult.SENT:
                     return result
+                if on_sent is not None:
+                    await on_sent(number)
         return SendResult.SENT
 
     async def _send_one(self, chat_id: int, message: ChatMessage) -> tuple[SendResult, int]:
@@ -210,7 +223,7 @@ class TelegramAdapter:
             except Forbidden as exc:
                 log.warning("telegram chat=%s: cannot send (%s); unsubscribing", chat_id, exc.message)
                 await self._store.delete_subscriber(chat_ref(chat_id))
-                return SendResult.BLOCKED, chat_id
+                return SendResult.GONE, chat_id
             except ChatMigrated as exc:
                 log.info("telegram chat=%s migrated to %s; subscription moved", chat_id, exc.new_chat_id)
                 await self._store.move_subscriber(chat_ref(chat_id), chat_ref(exc.new_chat_id))

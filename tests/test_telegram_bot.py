@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Secret
+from bot.delivery import SendResult
 from bot.models import Digest, DigestItem, Paper, Translation, TranslationStatus
 from bot.service import DigestService
 from bot.store import Store
@@ -15,7 +16,7 @@ from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply
-from handlers.telegram_bot import SendResult, TelegramAdapter
+from handlers.telegram_bot import TelegramAdapter, render_reply
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
 
 USER = 4242
@@ -179,3 +180,21 @@ async def test_unknown_commands_and_long_input_get_replies(
     texts = sorted(m["text"] for m in sent)
     assert any("/help" in t for t in texts)
     assert any("too long" in t for t in texts)
+
+
+async def test_a_resumed_delivery_sends_only_the_missing_messages(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    """A digest resumed after a crash skips the messages already sent and reports each new one's number."""
+    digest = Digest(tuple(_item(_paper(n)) for n in range(1, 61)))
+    recorded: list[int] = []
+
+    async def on_sent(count: int) -> None:
+        recorded.append(count)
+
+    full = [m.html for m in render_reply(DigestReply(digest, Lang.BOTH, "h"))]
+    result = await adapter.deliver(ChatRef("telegram", str(USER)), digest, Lang.BOTH, "h", skip=1, on_sent=on_sent)
+    assert result is SendResult.SENT
+    assert len(fake_telegram.sent_to(USER)) == len(full) - 1
+    assert recorded == list(range(2, len(full) + 1))
+    assert "Paper number 1 " not in fake_telegram.sent_to(USER)[0]["text"]

@@ -409,6 +409,8 @@ class FakeTelegram(LoopbackServer):
         self._recent_by_chat: defaultdict[int | str, deque[float]] = defaultdict(deque)
         self._updates_changed = asyncio.Event()
         self._sent_changed = asyncio.Event()
+        self.sends_open = asyncio.Event()  # clear it to hold sendMessage requests unprocessed (in flight)
+        self.sends_open.set()
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -424,6 +426,7 @@ class FakeTelegram(LoopbackServer):
     async def before_close(self) -> None:
         """Release pending long polls."""
         self._closing = True
+        self.sends_open.set()
         self._wake_pollers()
 
     async def stop(self) -> None:
@@ -661,6 +664,8 @@ class FakeTelegram(LoopbackServer):
         handler = self._handlers().get(method.lower())
         if handler is None:
             return web.json_response(_ApiError(404, "Not Found").body(), status=404)
+        if method.lower() == "sendmessage":
+            await self.sends_open.wait()
         try:
             result = await handler(params)
         except _ApiError as error:

@@ -1,0 +1,140 @@
+"""Delivery workers: take queued digests from the Redis stream, send them through a platform, record them once."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Protocol
+
+from bot.filters import matching_papers
+from bot.models import Digest
+from bot.service import DigestService
+from bot.store import Store
+from bot.store.delivery import DeliveryState, QueuedDelivery
+from bot.subscribers import ChatRef, Lang, Subscriber
+
+log = logging.getLogger(__name__)
+
+
+class SendResult(Enum):
+    """How sending to a chat ended."""
+
+    SENT = "sent"
+    GONE = "gone"  # the chat blocked the bot or no longer exists: it was unsubscribed
+    FAILED = "failed"  # worth trying again later
+
+
+OnSent = Callable[[int], Awaitable[None]]
+
+
+class Sender(Protocol):
+    """A platform adapter's way of pushing a digest to one chat."""
+
+    async def deliver(
+        self, chat: ChatRef, digest: Digest, lang: Lang, header: str, *, skip: int, on_sent: OnSent
+    ) -> SendResult:
+        """Send the digest's messages after the first `skip`, calling on_sent(n) after the n-th message."""
+
+
+def digest_header(day: str, count: int, skipped: int, translations_on: bool) -> str:
+    """The first line of a pushed digest, with a note on older digests an outage skipped."""
+    header = f"arXiv {day} · {count} 篇新论文 · {count} new papers"
+    if skipped:
+        header += f"\n（停机期间跳过了 {skipped} 期较早的摘要 · skipped {skipped} older digest(s) while offline）"
+    if not translations_on:
+        header += "\n翻译未开启，以下为英文。 · Translations are off; showing English."
+    return header
+
+
+@dataclass
+class DeliveryWorker:
+    """Takes deliveries from the stream (and those a dead worker left), sends them, acknowledges them."""
+
+    store: Store
+    state: DeliveryState
+    service: DigestService
+    senders: Mapping[str, Sender]
+    consumer: str
+    claim_idle_ms: int = 60_000
+    max_attempts: int = 5
+    batch: int = 16
+    _group_ready: bool = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set."""
+        log.info("delivery worker %s started", self.consumer)
+        while not stop.is_set():
+            await self.work_once(block_ms=1000)
+
+    async def work_once(self, block_ms: int = 0) -> int:
+        """Handle one batch: stale deliveries first, then new ones; returns how many were handled."""
+        if not self._group_ready:
+            await self.state.ensure_group()
+            self._group_ready = True
+        batch = await self.state.claim_stale(self.consumer, self.claim_idle_ms, self.batch)
+        if not batch:
+            batch = await self.state.read(self.consumer, self.batch, block_ms)
+        await asyncio.gather(*(self._handle_safely(d) for d in batch))
+        return len(batch)
+
+    async def _handle_safely(self, delivery: QueuedDelivery) -> None:
+        """Handle one delivery; an unexpected error leaves it pending, to be retried and eventually moved aside."""
+        try:
+            await self.handle(delivery)
+        except Exception:
+            log.exception("%s day=%s: delivery failed (attempt %d)", delivery.chat.key, delivery.day,
+                          delivery.attempts)
+
+    async def handle(self, delivery: QueuedDelivery) -> None:
+        """Send one chat its digest for one day, exactly once."""
+        chat, day = delivery.chat, delivery.day
+        if delivery.attempts > self.max_attempts:
+            log.error("%s day=%s: moved aside after %d attempts", chat.key, day, delivery.attempts - 1)
+            await self.state.bury(delivery, f"failed {delivery.attempts - 1} times")
+            return
+        sub = await self.store.get_subscriber(chat)
+        if sub is None or await self.state.is_delivered(chat, day):
+            await self.state.ack(delivery)
+            return
+        digest = await self._digest_for(sub, chat, day)
+        if digest is None or not digest.items:
+            await self.state.finish(delivery, [])
+            return
+        await self._send(delivery, sub, digest)
+
+    async def _digest_for(self, sub: Subscriber, chat: ChatRef, day: str) -> Digest | None:
+        """The chat's digest for the day: its filters' matches, minus papers it already received."""
+        listing = await self.state.day_listing(day)
+        if listing is None:
+            return None
+        seen = await self.state.seen_papers(chat)
+        papers = [p for p in matching_papers(sub.filters, listing.papers) if p.arxiv_id not in seen]
+        items = await self.service.cached_items(papers)
+        return Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
+
+    async def _send(self, delivery: QueuedDelivery, sub: Subscriber, digest: Digest) -> None:
+        """Push the digest through the chat's platform and record the outcome."""
+        chat, day = delivery.chat, delivery.day
+        sender = self.senders.get(chat.platform)
+        if sender is None:
+            log.warning("%s day=%s: no %s adapter in this process; leaving it for another", chat.key, day,
+                        chat.platform)
+            return
+        header = digest_header(day, len(digest.items), delivery.skipped, self.service.translations_on)
+
+        async def on_sent(count: int) -> None:
+            await self.state.set_progress(chat, day, count)
+
+        skip = await self.state.progress(chat, day)
+        result = await sender.deliver(chat, digest, sub.lang, header, skip=skip, on_sent=on_sent)
+        if result is SendResult.SENT:
+            await self.state.finish(delivery, [item.paper.arxiv_id for item in digest.items])
+            log.info("%s day=%s: digest sent (%d papers)", chat.key, day, len(digest.items))
+        elif result is SendResult.GONE:
+            await self.state.ack(delivery)
+        else:
+            log.warning("%s day=%s: send failed; will retry", chat.key, day)

@@ -1,0 +1,122 @@
+"""The daily work as functions of `now`: fetch each announcement once, queue each chat's digest at its own time."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.calendar import ArxivCalendar, next_local_time
+from bot.errors import SourceUnavailable
+from bot.filters import CompiledMatcher
+from bot.models import Listing, Paper
+from bot.service import DigestService
+from bot.store import Store
+from bot.store.delivery import DeliveryState
+from bot.subscribers import ChatRef, Subscriber
+
+log = logging.getLogger(__name__)
+FETCH_MARGIN = timedelta(minutes=30)  # arXiv's feed takes a while to show a new announcement
+RETRY_EVERY = timedelta(minutes=10)
+MAX_RETRY_WAIT = timedelta(minutes=30)
+GIVE_UP_AFTER = timedelta(hours=8)  # a day still missing from the feed by then was not announced
+
+
+@dataclass
+class DailyEngine:
+    """Decides, from the clock and Redis, what to fetch and whom to queue; safe to run in several processes."""
+
+    service: DigestService
+    store: Store
+    state: DeliveryState
+    calendar: ArxivCalendar
+
+    async def fetch_tick(self, now: datetime) -> date | None:
+        """Fetch and translate the newest announcement if it is due and not done yet; returns the day made ready."""
+        day = self.calendar.latest_listing_day(now)
+        if day is None:
+            return None
+        status = await self.state.day_status(day)
+        announced = self.calendar.announcement_time(day)
+        if status.final or now.timestamp() < status.next_try or now < announced + FETCH_MARGIN:
+            return None
+        subscribers = await self.store.all_subscribers()
+        try:
+            listing = await self.service.listing(self._feeds(subscribers), fresh=True)
+        except SourceUnavailable as exc:
+            wait = min(RETRY_EVERY * 2**status.attempts, MAX_RETRY_WAIT)
+            log.warning("day=%s arXiv unavailable (%s); retrying in %d min", day, exc, wait.seconds // 60)
+            await self.state.set_day_pending(day, status.attempts + 1, (now + wait).timestamp())
+            return None
+        if listing.day is not None and listing.day < day:
+            await self._not_there_yet(day, now, announced, status.attempts)
+            return None
+        await self._translate_matches(listing, subscribers)
+        await self.state.save_day(day, listing)
+        log.info("day=%s ready: %d papers announced", day, len(listing.papers))
+        await self._release_waiting(now)
+        return day
+
+    async def _not_there_yet(self, day: date, now: datetime, announced: datetime, attempts: int) -> None:
+        """The feed still shows an older day: try again soon, or conclude there was no announcement."""
+        if now >= announced + GIVE_UP_AFTER:
+            log.info("day=%s never appeared in the feed: no announcement (a holiday?); nothing will be sent", day)
+            await self.state.mark_day_none(day)
+            await self._release_waiting(now)
+        else:
+            await self.state.set_day_pending(day, attempts + 1, (now + RETRY_EVERY).timestamp())
+
+    def _feeds(self, subscribers: list[Subscriber]) -> tuple[str, ...]:
+        """The categories to fetch: the union of every subscriber's filters."""
+        filters = [f for sub in subscribers for f in sub.filters]
+        return self.service.feed_categories(filters) if filters else ()
+
+    async def _translate_matches(self, listing: Listing, subscribers: list[Subscriber]) -> None:
+        """Translate every paper that at least one subscriber will receive, once each."""
+        matcher = CompiledMatcher({sub.chat.key: sub.filters for sub in subscribers})
+        wanted: dict[str, Paper] = {}
+        for papers in matcher.match(listing.papers).values():
+            wanted.update((p.versioned_id, p) for p in papers)
+        results = await self.service.translate(list(wanted.values()))
+        failed = sum(1 for r in (results or {}).values() if isinstance(r, Exception))
+        log.info("day=%s translated %d papers (%d failed)", listing.day, len(wanted), failed)
+
+    async def enqueue_tick(self, now: datetime) -> int:
+        """Schedule new or changed chats and queue the digest of every chat whose delivery time has come."""
+        for chat in await self.state.pop_unscheduled():
+            sub = await self.store.get_subscriber(chat)
+            if sub is not None:
+                await self.state.set_due(chat, self._next_due(sub, now))
+        queued = 0
+        for chat in await self.state.due_chats(now.timestamp()):
+            sub = await self.store.get_subscriber(chat)
+            if sub is None:
+                continue
+            queued += await self._offer(chat, now)
+            await self.state.set_due(chat, self._next_due(sub, now))
+        return queued
+
+    @staticmethod
+    def _next_due(sub: Subscriber, now: datetime) -> float:
+        """When this subscriber is next due, as epoch seconds."""
+        return next_local_time(now, sub.delivery_time, sub.timezone).timestamp()
+
+    async def _offer(self, chat: ChatRef, now: datetime) -> int:
+        """Queue the newest day this chat has not received; wait instead if the expected day is still late."""
+        expected = self.calendar.latest_listing_day(now)
+        newest = await self.state.newest_day()
+        late = expected is not None and (newest is None or expected.isoformat() > newest)
+        if late and expected is not None and not (await self.state.day_status(expected)).final:
+            await self.state.add_waiting(chat)
+            return 0
+        last = await self.state.last_day(chat)
+        if newest is None or (last is not None and last >= newest):
+            return 0
+        skipped = await self.state.ready_days_between(last, newest)
+        return int(await self.state.enqueue(chat, newest, skipped))
+
+    async def _release_waiting(self, now: datetime) -> None:
+        """Queue the chats that were due while the day was late, now that it is ready (or known not to come)."""
+        for chat in await self.state.take_waiting():
+            if await self.store.get_subscriber(chat) is not None:
+                await self._offer(chat, now)
