@@ -6,16 +6,26 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.engine import DailyEngine
 from bot.store.delivery import DeliveryState
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
+
+
+class Ticks(Protocol):
+    """The engine's two kinds of tick (DailyEngine)."""
+
+    async def enqueue_tick(self, now: datetime) -> int:
+        """Queue the chats that are due."""
+
+    async def fetch_tick(self, now: datetime) -> date | None:
+        """Fetch the newest announcement if due."""
 
 
 def utc_now() -> datetime:
@@ -33,7 +43,7 @@ class Scheduler:
 
     def __init__(
         self,
-        engine: DailyEngine,
+        engine: Ticks,
         state: DeliveryState,
         *,
         owner: str | None = None,
@@ -54,7 +64,7 @@ class Scheduler:
         for job_id, work, every in jobs:
             self._scheduler.add_job(
                 self._as_leader, IntervalTrigger(seconds=every), args=[work], id=job_id, replace_existing=True,
-                max_instances=1, coalesce=True, misfire_grace_time=int(every), next_run_time=clock(),
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(every)), next_run_time=utc_now(),
             )
 
     async def _as_leader(self, work: Callable[[datetime], Awaitable[object]]) -> None:
