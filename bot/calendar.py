@@ -7,6 +7,7 @@ so listing days fall on Monday to Friday.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +17,7 @@ ET = ZoneInfo("America/New_York")
 ANNOUNCE_TIME = time(20, 0)
 DEFAULT_HOLIDAYS: frozenset[date] = frozenset()
 SEARCH_DAYS = 30
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 
 
 def _aware(now: datetime) -> datetime:
@@ -30,9 +32,11 @@ def parse_holidays(text: str) -> frozenset[date]:
     days = set()
     for item in filter(None, re.split(r"[\s,]+", text.strip())):
         try:
+            if not _ISO_DAY.fullmatch(item):
+                raise ValueError(item)
             days.add(date.fromisoformat(item))
         except ValueError:
-            raise ValueError(f"{item!r} is not a date like 2025-12-25") from None
+            raise ValueError(f"holiday {item!r} is not a date like 2025-12-25 (YYYY-MM-DD)") from None
     return frozenset(days)
 
 
@@ -74,14 +78,23 @@ class ArxivCalendar:
 
 def _wall_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The instant the wall clock in `zone` shows `at` on `day`; in a DST gap, the first valid instant after it."""
+    if at.tzinfo is not None:
+        raise ValueError("`at` must be a wall-clock time without tzinfo")
     wanted = datetime.combine(day, at)
-    instant = wanted.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if instant.astimezone(zone).replace(tzinfo=None) == wanted:
-        return instant
-    instant = wanted.replace(tzinfo=zone, fold=1).astimezone(UTC)  # inside a gap: walk to its end
-    while instant.astimezone(zone).replace(tzinfo=None) < wanted:
-        instant += timedelta(minutes=1)
-    return instant
+    first = wanted.replace(tzinfo=zone, fold=0).astimezone(UTC)  # the earlier of two repeats
+    if first.astimezone(zone).replace(tzinfo=None) == wanted:
+        return first
+    # `wanted` falls in a gap: fold=1 reads it with the offset after the jump, an instant before the jump; fold=0
+    # reads it with the offset before, an instant after. The clock jumps (at a whole second) between them.
+    before = int(wanted.replace(tzinfo=zone, fold=1).timestamp())
+    after = math.ceil(first.timestamp())
+    while after - before > 1:
+        middle = (before + after) // 2
+        if datetime.fromtimestamp(middle, zone).replace(tzinfo=None) < wanted:
+            before = middle
+        else:
+            after = middle
+    return datetime.fromtimestamp(after, UTC)
 
 
 def local_time_today(now: datetime, at: time, tz: str) -> datetime:
