@@ -10,11 +10,13 @@ from datetime import date
 from enum import Enum
 from typing import Protocol
 
+from bot.clock import Clock, utc_now
 from bot.filters import matching_papers
 from bot.models import Digest
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState, QueuedDelivery
+from bot.store.stats import Stats
 from bot.subscribers import ChatRef, Lang, Subscriber
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,12 @@ class Sender(Protocol):
     ) -> SendResult:
         """Send the digest's messages after the first `skip`, calling on_sent(n) after the n-th message."""
 
+    async def send_text(self, chat: ChatRef, text: str) -> SendResult:
+        """Send a plain text (an administrator's broadcast)."""
+
+    def connected(self) -> bool:
+        """True while the adapter is connected to its platform."""
+
 
 def digest_header(day: str, count: int, skipped: int, translations_on: bool) -> str:
     """The first line of a pushed digest, with a note on older digests an outage skipped."""
@@ -62,6 +70,8 @@ class DeliveryWorker:
     claim_idle_ms: int = 60_000
     max_attempts: int = 5
     batch: int = 16
+    stats: Stats | None = None
+    clock: Clock = utc_now
     _group_ready: bool = False
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -95,6 +105,7 @@ class DeliveryWorker:
         if delivery.attempts > self.max_attempts:
             log.error("%s day=%s: moved aside after %d attempts", chat.key, day, delivery.attempts - 1)
             await self.state.bury(delivery, f"failed {delivery.attempts - 1} times")
+            await self._count("dead")
             return
         sub = await self.store.get_subscriber(chat)
         if sub is None or await self.state.is_delivered(chat, day):
@@ -134,7 +145,19 @@ class DeliveryWorker:
         if result is SendResult.SENT:
             await self.state.finish(delivery, [item.paper.arxiv_id for item in digest.items])
             log.info("%s day=%s: digest sent (%d papers)", chat.key, day, len(digest.items))
+            await self._count("sent")
         elif result is SendResult.GONE:
             await self.state.ack(delivery)
+            await self._count("gone")
         else:
             log.warning("%s day=%s: send failed; will retry", chat.key, day)
+            await self._count("failed")
+
+    async def _count(self, outcome: str) -> None:
+        """Add a delivery's outcome to the shared counters."""
+        if self.stats is None:
+            return
+        if outcome == "sent":
+            await self.stats.record_sent(self.clock().date())
+        else:
+            await self.stats.record_failure(outcome)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -41,6 +42,7 @@ class DailyEngine:
         if status.final or now.timestamp() < status.next_try or now < announced + FETCH_MARGIN:
             return None
         subscribers = await self.store.all_subscribers()
+        started = time.monotonic()
         try:
             listing = await self.service.listing(self._feeds(subscribers), fresh=True)
         except SourceUnavailable as exc:
@@ -48,6 +50,8 @@ class DailyEngine:
             log.warning("day=%s arXiv unavailable (%s); retrying in %d min", day, exc, wait.seconds // 60)
             await self.state.set_day_pending(day, status.attempts + 1, (now + wait).timestamp())
             return None
+        if self.service.stats is not None:
+            await self.service.stats.record_fetch(day, time.monotonic() - started)
         if listing.day is not None and listing.day < day:
             await self._not_there_yet(day, now, announced, status.attempts)
             return None

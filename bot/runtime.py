@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.local_redis import ensure_local_redis, stop_local_redis
 from bot.service import DigestService
 from bot.store import Store
+from bot.store.stats import Stats
 from bot.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> 
         min_interval=settings.arxiv_min_interval,
     )
     translator = Translator(http, settings.llm, store) if settings.llm is not None else None
-    return DigestService(source=source, store=store, translator=translator)
+    return DigestService(source=source, store=store, translator=translator, stats=Stats(store.redis))
 
 
 @asynccontextmanager

@@ -12,10 +12,10 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.clock import Clock, utc_now
 from bot.store.delivery import DeliveryState
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
 class Ticks(Protocol):
@@ -26,11 +26,6 @@ class Ticks(Protocol):
 
     async def fetch_tick(self, now: datetime) -> date | None:
         """Fetch the newest announcement if due."""
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware."""
-    return datetime.now(UTC)
 
 
 def process_name() -> str:
@@ -56,6 +51,8 @@ class Scheduler:
         self._owner = owner or process_name()
         self._clock = clock
         self._lock_ms = int(max(enqueue_every, fetch_every) * 3 * 1000)
+        self._every = max(enqueue_every, fetch_every)
+        self.last_tick: datetime | None = None
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         jobs: list[tuple[str, Callable[[datetime], Awaitable[object]], float]] = [
             ("enqueue", engine.enqueue_tick, enqueue_every),
@@ -69,11 +66,16 @@ class Scheduler:
 
     async def _as_leader(self, work: Callable[[datetime], Awaitable[object]]) -> None:
         """Run one tick if this process holds (or can take) the scheduler lock."""
+        self.last_tick = utc_now()
         try:
             if await self._state.hold_scheduler_lock(self._owner, self._lock_ms):
                 await work(self._clock())
         except Exception:
             log.exception("scheduler tick failed; the next tick tries again")
+
+    def alive(self, now: datetime) -> bool:
+        """True when the scheduler ticked recently (whether or not it held the lock)."""
+        return self.last_tick is not None and (now - self.last_tick).total_seconds() < 3 * self._every + 5
 
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.arxiv_source import ArxivClient, ArxivId, parse_arxiv_id
+from bot.clock import Clock, utc_now
 from bot.digest import TranslationResults, assemble_digest, select_papers
 from bot.errors import TranslationError
 from bot.filters import Filter
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
 from bot.store import Store
+from bot.store.stats import Stats
 from bot.translate import Translator
 
 ALL_ARCHIVES = (
@@ -50,6 +52,8 @@ class DigestService:
     source: ArxivClient
     store: Store
     translator: Translator | None
+    stats: Stats | None = None
+    clock: Clock = utc_now
 
     @property
     def translations_on(self) -> bool:
@@ -75,14 +79,28 @@ class DigestService:
         """Translate papers once each (cached and shared); None when translations are off."""
         if self.translator is None:
             return None
+        before = self._llm_use()
         if progress is None:
-            return await self.translator.translate_many(papers)
-        progress.start(len(papers))
+            results = await self.translator.translate_many(papers)
+        else:
+            progress.start(len(papers))
 
-        def on_done(paper: Paper, result: Translation | TranslationError) -> None:
-            progress.step("" if isinstance(result, Translation) else f"{paper.arxiv_id} failed: {result}")
+            def on_done(paper: Paper, result: Translation | TranslationError) -> None:
+                progress.step("" if isinstance(result, Translation) else f"{paper.arxiv_id} failed: {result}")
 
-        return await self.translator.translate_many(papers, on_done=on_done)
+            results = await self.translator.translate_many(papers, on_done=on_done)
+        await self._record_llm_use(before)
+        return results
+
+    def _llm_use(self) -> tuple[int, int]:
+        """LLM requests and tokens this process has used so far."""
+        return (self.translator.calls, self.translator.tokens_used) if self.translator else (0, 0)
+
+    async def _record_llm_use(self, before: tuple[int, int]) -> None:
+        """Add what the LLM was used for since `before` to the shared monthly counters."""
+        if self.stats is not None:
+            calls, tokens = self._llm_use()
+            await self.stats.record_llm(self.clock().strftime("%Y-%m"), calls - before[0], tokens - before[1])
 
     async def latest_digest(
         self,
@@ -131,8 +149,11 @@ class DigestService:
         paper = await self.find_paper(parse_arxiv_id(text))
         if self.translator is None:
             return DigestItem(paper, None, TranslationStatus.OFF)
+        before = self._llm_use()
         try:
             translation = await self.translator.translate(paper)
         except TranslationError:
             return DigestItem(paper, None, TranslationStatus.FAILED)
+        finally:
+            await self._record_llm_use(before)
         return DigestItem(paper, translation, TranslationStatus.OK)

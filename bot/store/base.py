@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import asdict, replace
@@ -9,7 +10,9 @@ from dataclasses import asdict, replace
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from redis.exceptions import ConnectionError, RedisError, TimeoutError, WatchError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, WatchError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreUnavailable
 from bot.models import Listing, Paper, Translation
@@ -35,6 +38,8 @@ from bot.store.keys import (
 )
 from bot.subscribers import ChatRef, Subscriber
 
+PING_TIMEOUT_SECONDS = 2.0
+
 
 class Store:
     """Typed access to everything the bot keeps in Redis."""
@@ -47,7 +52,7 @@ class Store:
         """Connect lazily to the Redis server at `url`."""
         retry = Retry(ExponentialBackoff(cap=5.0, base=0.1), retries=8)
         return cls(redis.Redis.from_url(
-            url, decode_responses=True, retry=retry, retry_on_error=[ConnectionError, TimeoutError]
+            url, decode_responses=True, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError]
         ))
 
     @property
@@ -58,8 +63,8 @@ class Store:
     async def ping(self) -> None:
         """Check the server answers; raise StoreUnavailable with a one-line reason if not."""
         try:
-            await self._redis.ping()
-        except (RedisError, OSError) as exc:
+            await asyncio.wait_for(self._redis.ping(), timeout=PING_TIMEOUT_SECONDS)
+        except (RedisError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"cannot reach Redis: {type(exc).__name__}: {exc}") from None
 
     async def close(self) -> None:

@@ -82,3 +82,13 @@ def progress_key(chat: ChatRef, day: str) -> str:
 def seen_key(chat: ChatRef) -> str:
     """The papers a chat has already received."""
     return SEEN_KEY.format(chat=chat.key)
+
+
+# Statistics shared by every process (for /stats and the Prometheus metrics).
+SENT_ON_KEY = PREFIX + "stats:sent:{day}"  # digests sent on a UTC day
+SENT_TOTAL_KEY = PREFIX + "stats:sent:total"
+FAILURES_KEY = PREFIX + "stats:failures"  # hash: reason -> count
+LLM_MONTH_KEY = PREFIX + "stats:llm:{month}"  # hash: calls, tokens for a YYYY-MM month
+LLM_TOTAL_KEY = PREFIX + "stats:llm:total"
+FETCH_KEY = PREFIX + "stats:fetch"  # hash: seconds and day of the last arXiv fetch
+STATS_TTL_SECONDS = 400 * 24 * 3600
