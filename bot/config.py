@@ -72,6 +72,9 @@ class Settings:
     telegram_max_rate: int = 30
     delivery_claim_idle: float = 60.0
     delivery_max_attempts: int = 5
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
+    admin_ids: frozenset[str] = frozenset()
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -155,6 +158,25 @@ def _log_level(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    """Read an optional TCP port number."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{name} must be a port number from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
+def _admin_ids(env: Mapping[str, str]) -> frozenset[str]:
+    """Read ADMIN_IDS: user ids, optionally as platform:id, separated by commas or spaces."""
+    items = [item for item in env.get("ADMIN_IDS", "").replace(",", " ").split() if item]
+    for item in items:
+        if not item.rpartition(":")[2].lstrip("-").isdigit():
+            raise ConfigError(f"ADMIN_IDS must list numeric user ids (optionally platform:id), got {item!r}")
+    return frozenset(items)
+
+
 def _holidays(env: Mapping[str, str]) -> frozenset[date]:
     """Read ARXIV_HOLIDAYS: listing days without announcement, as YYYY-MM-DD separated by commas or spaces."""
     try:
@@ -190,6 +212,9 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         telegram_max_rate=_positive_int(env, "TELEGRAM_MAX_RATE", 30),
         delivery_claim_idle=_non_negative_float(env, "DELIVERY_CLAIM_IDLE", 60.0) or 60.0,
         delivery_max_attempts=_positive_int(env, "DELIVERY_MAX_ATTEMPTS", 5),
+        metrics_port=_port(env, "METRICS_PORT"),
+        metrics_host=env.get("METRICS_HOST", "").strip() or "127.0.0.1",
+        admin_ids=_admin_ids(env),
     )
 
 

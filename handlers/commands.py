@@ -10,6 +10,8 @@ from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound
 from bot.filters import parse_filter
 from bot.service import DigestService
 from bot.store import Store
+from bot.store.delivery import DeliveryState
+from bot.store.stats import Stats
 from bot.subscribers import (
     ChatRef,
     InvalidSetting,
@@ -24,6 +26,8 @@ from handlers.replies import DigestReply, PaperReply, Reply, TextReply
 log = logging.getLogger(__name__)
 MAX_COMMAND_CHARS = 1000
 MANAGING_COMMANDS = frozenset({"subscribe", "unsubscribe", "time", "lang", "stop"})
+ADMIN_COMMANDS = frozenset({"stats", "broadcast"})
+Broadcaster = Callable[[str], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -59,9 +63,18 @@ def describe(sub: Subscriber) -> str:
 class Commands:
     """Every chat command; adapters call `handle` with the message and send back what it returns."""
 
-    def __init__(self, service: DigestService, store: Store) -> None:
+    def __init__(
+        self,
+        service: DigestService,
+        store: Store,
+        *,
+        admin_ids: frozenset[str] = frozenset(),
+        broadcaster: Broadcaster | None = None,
+    ) -> None:
         self._service = service
         self._store = store
+        self._admin_ids = admin_ids
+        self.broadcaster = broadcaster
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message; never raises for anything a user can type."""
@@ -76,6 +89,9 @@ class Commands:
             return [TextReply(texts.UNKNOWN_COMMAND.format(command="/" + name[:32]))]
         if name in MANAGING_COMMANDS and not await self._may_manage(msg):
             return [TextReply(texts.NOT_ALLOWED_IN_GROUP)]
+        if name in ADMIN_COMMANDS and not self._is_admin(msg):
+            log.warning("%s user=%s tried /%s without being an admin", msg.chat.key, msg.user_id, name)
+            return [TextReply(texts.NOT_ALLOWED)]
         try:
             replies: list[Reply] = await handler(msg, args)
         except (InvalidFilter, InvalidSetting, InvalidArxivId, PaperNotFound) as exc:
@@ -93,6 +109,32 @@ class Commands:
         if not msg.is_group:
             return True
         return msg.can_manage is not None and await msg.can_manage()
+
+    def _is_admin(self, msg: Incoming) -> bool:
+        """True for users listed in ADMIN_IDS, as a bare id or as platform:id."""
+        return msg.user_id in self._admin_ids or f"{msg.chat.platform}:{msg.user_id}" in self._admin_ids
+
+    async def cmd_stats(self, msg: Incoming, args: str) -> list[Reply]:
+        """Admins: subscribers per platform, digests sent today, LLM use this month."""
+        snap = await Stats(self._store.redis).snapshot(self._service.clock().date())
+        depth = await DeliveryState(self._store.redis).queue_depth()
+        platforms = ", ".join(f"{p} {n}" for p, n in sorted(snap.subscribers.items())) or "0"
+        return [TextReply(
+            f"订阅 · subscribers: {platforms}\n"
+            f"今日已发送 · digests sent today: {snap.sent_today}\n"
+            f"本月 LLM · LLM this month: {snap.llm_calls_month} calls, {snap.llm_tokens_month} tokens\n"
+            f"失败 · send failures: {sum(snap.failures.values())}\n"
+            f"队列 · queue: {depth}"
+        )]
+
+    async def cmd_broadcast(self, msg: Incoming, args: str) -> list[Reply]:
+        """Admins: send a text to every subscribed chat."""
+        if not args:
+            return [TextReply("用法 · usage: /broadcast <text>")]
+        if self.broadcaster is None:
+            return [TextReply("此处无法广播 · broadcasting is not available here.")]
+        count = await self.broadcaster(args)
+        return [TextReply(f"已发送给 {count} 个聊天 · sent to {count} chats.")]
 
     async def cmd_start(self, msg: Incoming, args: str) -> list[Reply]:
         """Greet and show the commands."""

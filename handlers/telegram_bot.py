@@ -93,6 +93,8 @@ class TelegramAdapter:
         self._commands = commands
         self._store = store
         self._pacer = pacer or ChatPacer()
+        self._started = False
+        self._polling = False
         self.app: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token.reveal())
@@ -108,15 +110,18 @@ class TelegramAdapter:
     async def start(self, polling: bool = True) -> None:
         """Connect; with polling, also announce the command list and answer users (workers only send)."""
         await self.app.initialize()
+        self._polling = polling
         if polling:
             await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
             await self.app.start()
             assert self.app.updater is not None
             await self.app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        self._started = True
         log.info("telegram connected as @%s", self.app.bot.username)
 
     async def stop(self) -> None:
         """Stop polling and disconnect."""
+        self._started = False
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         if self.app.running:
@@ -181,6 +186,16 @@ class TelegramAdapter:
         chat_id = int(chat.chat_id)
         reply = DigestReply(digest, lang, header)
         return await self.send(chat_id, [reply], is_group=chat_id < 0, skip=skip, on_sent=on_sent)
+
+    async def send_text(self, chat: ChatRef, text: str) -> SendResult:
+        """Send a plain text to a chat (a broadcast)."""
+        chat_id = int(chat.chat_id)
+        return await self.send(chat_id, [TextReply(text)], is_group=chat_id < 0)
+
+    def connected(self) -> bool:
+        """True between a successful start and stop (and, when polling, while the updater polls)."""
+        polling_ok = not self._polling or (self.app.updater is not None and self.app.updater.running)
+        return self._started and polling_ok
 
     async def send(
         self,

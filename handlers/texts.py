@@ -44,3 +44,4 @@ STOPPED = (
     "Unsubscribed; everything about this chat is deleted. /start to begin again."
 )
 NOTHING_TO_STOP = "本聊天没有订阅。 · This chat has no subscription."
+NOT_ALLOWED = "无权使用此命令。 · Not allowed: this command is for the bot's administrators."

@@ -48,6 +48,7 @@ class RecordingSender:
 
     results: list[SendResult] = field(default_factory=list)
     sent: list[tuple[ChatRef, Digest, str]] = field(default_factory=list)
+    texts: list[tuple[ChatRef, str]] = field(default_factory=list)
 
     async def deliver(
         self, chat: ChatRef, digest: Digest, lang: Lang, header: str, *, skip: int, on_sent: OnSent
@@ -58,6 +59,15 @@ class RecordingSender:
             self.sent.append((chat, digest, header))
             await on_sent(1)
         return result
+
+    async def send_text(self, chat: ChatRef, text: str) -> SendResult:
+        """Record a plain text."""
+        self.texts.append((chat, text))
+        return SendResult.SENT
+
+    def connected(self) -> bool:
+        """Always connected."""
+        return True
 
     def days_of(self, chat: ChatRef) -> list[str]:
         """The listing days delivered to one chat."""
