@@ -20,7 +20,8 @@ from bot.models import Digest, TranslationStatus
 from bot.progress import Progress
 from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
 from bot.render.markdown import render_digest, render_paper
-from bot.runtime import open_runtime
+from bot.runtime import open_runtime, redis_store
+from bot.transfer import export_subscribers, import_subscribers, parse_export
 
 PROG = "arxiv-digest"
 TRANSLATIONS_OFF = (
@@ -55,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="run the chat bot on every platform whose token is set, with daily deliveries")
     sub.add_parser("worker", help="run one more delivery worker (scale out: any number can share the queue)")
     sub.add_parser("chat", help="talk to the bot in this terminal (no token needed)")
+
+    sub.add_parser("export", help="print every subscription as JSON (for moving to another server)")
+    importer = sub.add_parser("import", help="load subscriptions from an export file")
+    importer.add_argument("file", type=Path, help="a file written by `arxiv-digest export`")
 
     render = sub.add_parser("render", help="render a digest in the JSON form (see README) as Markdown")
     render.add_argument("--format", choices=FORMATS, default="markdown")
@@ -146,6 +151,26 @@ async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def run_export(args: argparse.Namespace, settings: Settings) -> int:
+    """`export`: every subscription as JSON on standard output."""
+    async with redis_store(settings) as store:
+        write_output(await export_subscribers(store), None)
+    return 0
+
+
+async def run_import(args: argparse.Namespace, settings: Settings) -> int:
+    """`import FILE`: load subscriptions, checking the whole file before writing anything."""
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DigestError(f"cannot read {args.file}: {exc}") from None
+    parse_export(text)
+    async with redis_store(settings) as store:
+        count = await import_subscribers(store, text)
+    note(f"imported {count} subscriptions")
+    return 0
+
+
 def run_render(args: argparse.Namespace) -> int:
     """`render`: turn a digest in the JSON form into Markdown (or normalised JSON)."""
     try:
@@ -166,6 +191,8 @@ def dispatch(args: argparse.Namespace) -> int:
         "digest": run_digest,
         "paper": run_paper,
         "run": run_bot,
+        "export": run_export,
+        "import": run_import,
         "worker": run_bot,
         "chat": run_chat,
     }

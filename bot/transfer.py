@@ -1,0 +1,79 @@
+"""Export and import of subscriptions as JSON, for moving the bot between servers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.errors import DigestError
+from bot.filters import parse_filter
+from bot.store import Store
+from bot.subscribers import ChatRef, Subscriber, parse_lang, parse_time, parse_timezone
+
+FORMAT = "arxiv-digest/subscribers"
+VERSION = 1
+
+
+class InvalidTransferFile(DigestError):
+    """An import file that is not a subscribers export."""
+
+
+def subscriber_to_json(sub: Subscriber) -> dict[str, Any]:
+    """One subscription as a JSON object."""
+    return {
+        "chat": sub.chat.key,
+        "filters": [f.canonical() for f in sub.filters],
+        "time": sub.delivery_time.strftime("%H:%M"),
+        "timezone": sub.timezone,
+        "lang": sub.lang.value,
+    }
+
+
+def subscriber_from_json(obj: object, index: int) -> Subscriber:
+    """Read one subscription, naming the entry and field on any problem."""
+    where = f"subscribers[{index}]"
+    if not isinstance(obj, dict):
+        raise InvalidTransferFile(f"{where} must be an object")
+    try:
+        platform, _, chat_id = str(obj["chat"]).partition(":")
+        if not platform or not chat_id:
+            raise InvalidTransferFile(f"{where}.chat must look like telegram:12345")
+        return Subscriber(
+            chat=ChatRef(platform, chat_id),
+            filters=tuple(parse_filter(str(text)) for text in obj.get("filters", [])),
+            delivery_time=parse_time(str(obj.get("time", "09:00"))),
+            timezone=parse_timezone(str(obj.get("timezone", "Asia/Shanghai"))),
+            lang=parse_lang(str(obj.get("lang", "both"))),
+        )
+    except KeyError as exc:
+        raise InvalidTransferFile(f"{where}.{exc.args[0]} is missing") from None
+    except DigestError as exc:
+        raise InvalidTransferFile(f"{where}: {exc}") from None
+
+
+async def export_subscribers(store: Store) -> str:
+    """Every subscription as a JSON document."""
+    subscribers = await store.all_subscribers()
+    doc = {"format": FORMAT, "version": VERSION, "subscribers": [subscriber_to_json(s) for s in subscribers]}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def parse_export(text: str) -> list[Subscriber]:
+    """Read and check a whole export before anything is written."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise InvalidTransferFile(f"not valid JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or not isinstance(doc.get("subscribers"), list):
+        raise InvalidTransferFile(f'not a subscribers export (expected "format": "{FORMAT}" and a subscribers list)')
+    if doc.get("version") != VERSION:
+        raise InvalidTransferFile(f"export version {doc.get('version')!r} is not supported (expected {VERSION})")
+    return [subscriber_from_json(obj, n) for n, obj in enumerate(doc["subscribers"])]
+
+
+async def import_subscribers(store: Store, text: str) -> int:
+    """Store every subscription of an export (replacing those of the same chats); returns how many."""
+    subscribers = parse_export(text)
+    for sub in subscribers:
+        await store.save_subscriber(sub)
+    return len(subscribers)
