@@ -296,3 +296,19 @@ async def test_a_delivery_is_never_sent_twice(bot: Bot) -> None:
     while await bot.worker.work_once():
         pass
     assert bot.sender.days_of(SHANGHAI) == ["2024-03-25"]
+
+
+async def test_a_migrated_group_keeps_its_delivery_history(bot: Bot) -> None:
+    """A group that gets a new id keeps its settings, the days it received and the papers it saw."""
+    await bot.subscribe(SHANGHAI, time(7), "Europe/Berlin")
+    await bot.at(utc(25, 0, 40), feed_day=date(2024, 3, 25))
+    await bot.at(utc(25, 6))
+    new = ChatRef("telegram", "-100777")
+    await bot.store.move_subscriber(SHANGHAI, new)
+    moved = await bot.store.get_subscriber(new)
+    assert moved is not None and moved.timezone == "Europe/Berlin"
+    assert await bot.store.get_subscriber(SHANGHAI) is None
+    assert await bot.state.last_day(new) == "2024-03-25"
+    assert len(await bot.state.seen_papers(new)) == PAPERS_A_DAY
+    await bot.at(utc(26, 6))
+    assert bot.sender.days_of(new) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -165,11 +165,19 @@ class Store:
 
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
         """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup)."""
-        sub = await self.get_subscriber(old)
-        if sub is None:
+        if not await self._redis.exists(subscriber_key(old)):
             return
-        await self.save_subscriber(replace(sub, chat=new))
-        await self.delete_subscriber(old)
+        has_seen = await self._redis.exists(seen_key(old))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.rename(subscriber_key(old), subscriber_key(new))  # keeps settings and the last day received
+            if has_seen:
+                pipe.rename(seen_key(old), seen_key(new))
+            pipe.srem(SUBSCRIBERS_KEY, old.key)
+            pipe.sadd(SUBSCRIBERS_KEY, new.key)
+            pipe.zrem(DUE_KEY, old.key)
+            pipe.srem(WAITING_KEY, old.key)
+            pipe.sadd(UNSCHEDULED_KEY, new.key)
+            await pipe.execute()
 
     async def all_subscribers(self, batch: int = 500) -> list[Subscriber]:
         """Every subscription, read in pipelined batches."""
