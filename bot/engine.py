@@ -42,9 +42,12 @@ class DailyEngine:
         if status.final or now.timestamp() < status.next_try or now < announced + FETCH_MARGIN:
             return None
         subscribers = await self.store.all_subscribers()
+        feeds = self._feeds(subscribers)
+        if not feeds:
+            return None  # nobody has a topic yet: nothing to fetch
         started = time.monotonic()
         try:
-            listing = await self.service.listing(self._feeds(subscribers), fresh=True)
+            listing = await self.service.listing(feeds, fresh=True)
         except SourceUnavailable as exc:
             wait = min(RETRY_EVERY * 2**status.attempts, MAX_RETRY_WAIT)
             log.warning("day=%s arXiv unavailable (%s); retrying in %d min", day, exc, wait.seconds // 60)

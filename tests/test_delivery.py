@@ -312,3 +312,9 @@ async def test_a_migrated_group_keeps_its_delivery_history(bot: Bot) -> None:
     assert len(await bot.state.seen_papers(new)) == PAPERS_A_DAY
     await bot.at(utc(26, 6))
     assert bot.sender.days_of(new) == []
+
+
+async def test_nothing_is_fetched_while_nobody_has_a_topic(bot: Bot) -> None:
+    """With no subscriber filters the scheduler leaves arXiv alone."""
+    await bot.at(utc(25, 0, 40), feed_day=date(2024, 3, 25))
+    assert bot.arxiv.count("rss") == 0
