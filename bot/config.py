@@ -66,6 +66,8 @@ class Settings:
     telegram_bot_token: Secret | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     discord_bot_token: Secret | None = None
+    discord_guild_id: int | None = None
+    discord_message_content: bool = False
     data_dir: Path = DEFAULT_DATA_DIR
     log_level: str = "INFO"
     arxiv_holidays: frozenset[date] = frozenset()
@@ -103,6 +105,16 @@ def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> fl
     if value < 0 or value != value:
         raise ConfigError(f"{name} must be a non-negative number of seconds, got {raw!r}")
     return value
+
+
+def _snowflake(env: Mapping[str, str], name: str) -> int | None:
+    """Read an optional Discord id (a positive whole number), naming the variable when it is malformed."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a Discord server id (a positive whole number), got {raw!r}")
+    return int(raw)
 
 
 def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
@@ -158,6 +170,16 @@ def _log_level(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """Read a yes/no setting (true/false, yes/no, 1/0, on/off)."""
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 def _port(env: Mapping[str, str], name: str) -> int | None:
     """Read an optional TCP port number."""
     raw = env.get(name, "").strip()
@@ -206,6 +228,8 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         telegram_bot_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
         telegram_api_url=_url(env, "TELEGRAM_API_URL", Settings.telegram_api_url) or Settings.telegram_api_url,
         discord_bot_token=_secret(env, "DISCORD_BOT_TOKEN"),
+        discord_guild_id=_snowflake(env, "DISCORD_GUILD_ID"),
+        discord_message_content=_flag(env, "DISCORD_MESSAGE_CONTENT"),
         data_dir=_data_dir(env),
         log_level=_log_level(env),
         arxiv_holidays=_holidays(env),

@@ -19,6 +19,7 @@ from bot.store.delivery import DeliveryState
 from bot.subscribers import ChatRef
 from handlers.commands import Broadcaster, Commands
 from handlers.console import run_console
+from handlers.discord_bot import DiscordAdapter
 from handlers.telegram_bot import TelegramAdapter
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,13 @@ async def start_senders(
         await telegram.start(polling=polling)
         stack.push_async_callback(telegram.stop)
         senders["telegram"] = telegram
+    if settings.discord_bot_token:
+        discord = DiscordAdapter(commands, runtime.store, settings.discord_bot_token,
+                                 guild_id=settings.discord_guild_id,
+                                 message_content=settings.discord_message_content)
+        await discord.start(gateway=polling)
+        stack.push_async_callback(discord.stop)
+        senders["discord"] = discord
     return senders
 
 

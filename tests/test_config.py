@@ -78,3 +78,15 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path, monkeypatch: pyte
     assert settings.llm.base_url == "http://from-file/v1"
     assert settings.llm.model == "env-model"
     assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", False), ("true", True), ("Yes", True), ("0", False)])
+def test_discord_message_content_flag(raw: str, expected: bool) -> None:
+    """DISCORD_MESSAGE_CONTENT accepts the usual spellings of yes and no."""
+    assert settings_from_mapping({"DISCORD_MESSAGE_CONTENT": raw}).discord_message_content is expected
+
+
+def test_discord_message_content_flag_rejects_nonsense() -> None:
+    """A value that is neither yes nor no is named in the error."""
+    with pytest.raises(ConfigError, match="DISCORD_MESSAGE_CONTENT"):
+        settings_from_mapping({"DISCORD_MESSAGE_CONTENT": "maybe"})

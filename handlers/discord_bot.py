@@ -1,0 +1,379 @@
+"""The Discord adapter: slash commands, `!` text commands and buttons in; handler replies out as embeds."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.config import Secret
+from bot.delivery import OnSent, SendResult
+from bot.models import Digest
+from bot.render.discord_embeds import (
+    BUTTON_TEMPLATE,
+    BUTTON_TEXT,
+    BUTTONS_PER_ROW,
+    DiscordMessage,
+    Embed,
+    button_id,
+    digest_messages,
+    paper_messages,
+    paper_of,
+    text_messages,
+)
+from bot.store import Store
+from bot.subscribers import ChatRef, Lang
+from handlers.commands import Commands, Incoming
+from handlers.replies import DigestReply, PaperReply, Reply, TextReply
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+FALLBACK_REPLY = "出错了，请稍后再试。 · Something went wrong; please try again later."
+NO_MENTIONS = discord.AllowedMentions.none()
+Interaction = discord.Interaction[Any]
+Runner = Callable[[Interaction, str], Awaitable[None]]
+
+
+def render_reply(reply: Reply) -> list[DiscordMessage]:
+    """A platform-neutral reply as Discord messages."""
+    if isinstance(reply, PaperReply):
+        return paper_messages(reply.item)
+    if isinstance(reply, DigestReply):
+        return digest_messages(reply.digest, reply.lang.value, reply.header)
+    return text_messages(reply.text)
+
+
+def to_embed(embed: Embed) -> discord.Embed:
+    """The plain embed data as a discord.Embed (every field on its own line)."""
+    result = discord.Embed(title=embed.title or None, url=embed.url or None,
+                           description=embed.description or None, colour=embed.colour)
+    for field in embed.fields:
+        result.add_field(name=field.name, value=field.value, inline=False)
+    return result
+
+
+class PaperButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=BUTTON_TEMPLATE):
+    """A paper's "中文全文 / Full abstract" button; its custom_id carries the paper, so it works after a restart."""
+
+    def __init__(self, paper_id: str, label: str = BUTTON_TEXT, row: int | None = None) -> None:
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
+            label=label, custom_id=button_id(paper_id), style=discord.ButtonStyle.secondary
+        )
+        super().__init__(button, row=row)
+        self.paper_id = paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> PaperButton:
+        """Rebuild the button from a pressed component's custom_id."""
+        return cls(match["paper"], getattr(item, "label", None) or BUTTON_TEXT)
+
+    async def callback(self, interaction: Interaction) -> None:
+        """Hand the press to the adapter."""
+        if isinstance(interaction.client, DigestClient):
+            await interaction.client.adapter.on_button(interaction, self.paper_id)
+
+
+def view_of(message: DiscordMessage) -> discord.ui.View | None:
+    """The message's buttons, five to a row; None when it has none."""
+    papers = [(b.label, paper_of(b.custom_id)) for b in message.buttons]
+    items = [PaperButton(pid, label, n // BUTTONS_PER_ROW) for n, (label, pid) in enumerate(papers) if pid]
+    if not items:
+        return None
+    view = discord.ui.View(timeout=None)
+    for item in items:
+        view.add_item(item)
+    return view
+
+
+def message_kwargs(message: DiscordMessage) -> dict[str, Any]:
+    """Keyword arguments for `send()`: content, embeds, buttons, and no pings."""
+    kwargs: dict[str, Any] = {"content": message.content or None, "embeds": [to_embed(e) for e in message.embeds],
+                              "allowed_mentions": NO_MENTIONS}
+    view = view_of(message)
+    if view is not None:
+        kwargs["view"] = view
+    return kwargs
+
+
+def can_manage(permissions: discord.Permissions) -> bool:
+    """Whether these permissions allow changing a server channel's subscription."""
+    return permissions.manage_channels or permissions.manage_guild or permissions.administrator
+
+
+class DigestClient(discord.Client):
+    """discord.Client with the command tree, button handler and message listener of the adapter."""
+
+    def __init__(self, adapter: DiscordAdapter, *, intents: discord.Intents, max_ratelimit_timeout: float) -> None:
+        super().__init__(intents=intents, max_ratelimit_timeout=max_ratelimit_timeout, allowed_mentions=NO_MENTIONS)
+        self.adapter = adapter
+        self.tree = app_commands.CommandTree(self)
+        self.sync_commands = False
+
+    async def setup_hook(self) -> None:
+        """After login: make buttons answer (also those sent before a restart) and register the slash commands."""
+        self.add_dynamic_items(PaperButton)
+        if self.sync_commands:
+            await self.adapter.sync_commands()
+
+    async def on_ready(self) -> None:
+        """Log the gateway connection."""
+        log.info("discord gateway ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_message(self, message: discord.Message) -> None:
+        """Hand text messages to the adapter."""
+        await self.adapter.on_message(message)
+
+
+def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
+    """Every chat command as a slash command with typed, described options; each runs its text form."""
+
+    @tree.command(name="paper", description="论文双语摘要 · a paper's bilingual abstract")
+    @app_commands.rename(paper_id="id")
+    @app_commands.describe(paper_id="arXiv 编号或链接 · arXiv id or URL, e.g. 2402.03478")
+    async def paper(interaction: Interaction, paper_id: app_commands.Range[str, 1, 200]) -> None:
+        """/paper id: one paper's bilingual abstract."""
+        await run(interaction, f"/paper {paper_id}")
+
+    @tree.command(name="subscribe", description="订阅主题 · add a topic filter")
+    @app_commands.rename(topic="filter")
+    @app_commands.describe(topic='分类、关键词、"短语"、-排除、author: · e.g. cs.LG stat.ML, "diffusion model" -survey')
+    async def subscribe(interaction: Interaction, topic: app_commands.Range[str, 1, 1000]) -> None:
+        """/subscribe filter: add a topic filter."""
+        await run(interaction, f"/subscribe {topic}")
+
+    @tree.command(name="unsubscribe", description="删除过滤器 · remove a filter")
+    @app_commands.describe(which="过滤器编号（见 /list）或 all · the filter's number (see /list) or all")
+    async def unsubscribe(interaction: Interaction, which: app_commands.Range[str, 1, 10]) -> None:
+        """/unsubscribe which: remove filter n, or all."""
+        await run(interaction, f"/unsubscribe {which}")
+
+    @tree.command(name="time", description="推送时间 · delivery time")
+    @app_commands.describe(at="时间 HH:MM · time of day, e.g. 08:30",
+                           timezone="IANA 时区 · IANA timezone, e.g. Europe/Berlin (default: unchanged)")
+    async def time(interaction: Interaction, at: app_commands.Range[str, 1, 5],
+                   timezone: app_commands.Range[str, 1, 64] | None = None) -> None:
+        """/time at: [timezone:] set the delivery time."""
+        await run(interaction, f"/time {at} {timezone or ''}".rstrip())
+
+    @tree.command(name="lang", description="语言 · language")
+    @app_commands.describe(lang="推送语言 · language of the digest")
+    @app_commands.choices(lang=[app_commands.Choice(name="中文 · Chinese", value="zh"),
+                                app_commands.Choice(name="English", value="en"),
+                                app_commands.Choice(name="双语 · both", value="both")])
+    async def lang(interaction: Interaction, lang: app_commands.Choice[str]) -> None:
+        """/lang lang: choose zh, en or both."""
+        await run(interaction, f"/lang {lang.value}")
+
+    @tree.command(name="broadcast", description="管理员：群发 · admins: send a text to every subscribed chat")
+    @app_commands.describe(text="要发送的内容 · the text to send")
+    async def broadcast(interaction: Interaction, text: app_commands.Range[str, 1, 1000]) -> None:
+        """/broadcast text: an administrator's message to every subscriber."""
+        await run(interaction, f"/broadcast {text}")
+
+    for name, description in [
+        ("stats", "管理员：统计 · admins: statistics"),
+        ("list", "过滤器与设置 · filters and settings"),
+        ("digest", "最新摘要 · the latest digest"),
+        ("stop", "退订并删除数据 · unsubscribe and delete"),
+        ("help", "帮助 · help"),
+        ("start", "开始 · welcome and help"),
+    ]:
+        tree.add_command(app_commands.Command(name=name, description=description, callback=_plain(run, name)))
+
+
+def _plain(run: Runner, name: str) -> Callable[[Interaction], Coroutine[Any, Any, None]]:
+    """The callback of a command without options."""
+
+    async def callback(interaction: Interaction) -> None:
+        """Run the command's text form."""
+        await run(interaction, f"/{name}")
+
+    return callback
+
+
+class DiscordAdapter:
+    """Runs the bot on Discord: slash commands, `!` commands and buttons in, embeds out; pushes digests."""
+
+    def __init__(
+        self,
+        commands: Commands,
+        store: Store,
+        token: Secret,
+        *,
+        guild_id: int | None = None,
+        message_content: bool = False,
+        max_ratelimit_timeout: float = 60.0,
+    ) -> None:
+        self._commands = commands
+        self._store = store
+        self._token = token
+        self._guild_id = guild_id
+        self._gateway: asyncio.Task[None] | None = None
+        self._logged_in = False
+        intents = discord.Intents.default()
+        intents.message_content = message_content
+        self.client = DigestClient(self, intents=intents, max_ratelimit_timeout=max_ratelimit_timeout)
+        add_commands(self.client.tree, self.on_command)
+
+    async def login(self, *, sync_commands: bool) -> None:
+        """Log in over REST (and, with sync_commands, register the slash commands); no gateway yet."""
+        self.client.sync_commands = sync_commands
+        await self.client.login(self._token.reveal())
+        self._logged_in = True
+
+    async def start(self, gateway: bool = True) -> None:
+        """Log in; with the gateway, also sync commands and answer users (delivery-only workers only send)."""
+        await self.login(sync_commands=gateway)
+        if gateway:
+            self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
+        log.info("discord logged in as %s (%s)", self.client.user, "gateway" if gateway else "REST only")
+
+    async def _connect(self) -> None:
+        """Hold the gateway connection (discord.py reconnects by itself); log why it ended."""
+        try:
+            await self.client.connect(reconnect=True)
+        except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
+            log.error("discord gateway stopped: %s: %s", type(exc).__name__, exc)
+
+    def connected(self) -> bool:
+        """True between login and stop while the gateway task (when there is one) still runs."""
+        gateway_ok = self._gateway is None or not self._gateway.done()
+        return self._logged_in and not self.client.is_closed() and gateway_ok
+
+    async def stop(self) -> None:
+        """Disconnect and close the HTTP session."""
+        self._logged_in = False
+        await self.client.close()
+        if self._gateway is not None:
+            self._gateway.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gateway
+
+    async def sync_commands(self) -> None:
+        """Register the slash commands: in one server when DISCORD_GUILD_ID is set (instant), else globally."""
+        tree = self.client.tree
+        guild = discord.Object(id=self._guild_id) if self._guild_id else None
+        if guild is not None:
+            tree.copy_global_to(guild=guild)
+        try:
+            synced = await tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            log.error("discord: slash commands not synced: %s %s", exc.status, exc.text)
+            return
+        log.info("discord: %d slash commands synced %s", len(synced),
+                 f"to server {self._guild_id}" if guild else "globally")
+
+    def _incoming(self, interaction: Interaction, text: str) -> Incoming:
+        """The platform-neutral message of an interaction: its channel, user, text and who may manage."""
+        channel = interaction.channel
+        is_group = interaction.guild_id is not None or (
+            channel is not None and channel.type == discord.ChannelType.group
+        )
+        permissions = interaction.permissions
+
+        async def may_manage() -> bool:
+            """Server members with Manage Channels or Manage Server."""
+            return interaction.guild_id is not None and can_manage(permissions)
+
+        return Incoming(ChatRef(PLATFORM, str(interaction.channel_id)), str(interaction.user.id), text,
+                        is_group=is_group, can_manage=may_manage)
+
+    async def on_command(self, interaction: Interaction, text: str) -> None:
+        """A slash command: acknowledge at once, then answer through the platform-neutral commands."""
+        await interaction.response.defer(thinking=True)
+        incoming = self._incoming(interaction, text)
+        log.info("discord chat=%s command=%s", incoming.chat.chat_id, text.split(" ", 1)[0][:40])
+        await self._follow_up(interaction, await self._answer(incoming), ephemeral=False)
+
+    async def on_button(self, interaction: Interaction, paper_id: str) -> None:
+        """A paper button: that paper's bilingual abstract, seen only by the presser in a server."""
+        ephemeral = interaction.guild_id is not None
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+        incoming = self._incoming(interaction, f"/paper {paper_id}")
+        log.info("discord chat=%s button paper=%s", incoming.chat.chat_id, paper_id[:40])
+        await self._follow_up(interaction, await self._answer(incoming), ephemeral=ephemeral)
+
+    async def on_message(self, message: discord.Message) -> None:
+        """A text message: `!paper ...` in servers (needs the message-content intent), any text in DMs."""
+        me = self.client.user
+        if message.author.bot or me is None:
+            return
+        text = re.sub(rf"^<@!?{me.id}>\s*", "", message.content.strip())
+        author, channel = message.author, message.channel
+        in_server = not isinstance(channel, discord.DMChannel)
+        if in_server and not text.startswith("!"):
+            return
+
+        async def may_manage() -> bool:
+            """Server members with Manage Channels or Manage Server in this channel."""
+            if not isinstance(author, discord.Member) or isinstance(channel, discord.abc.PrivateChannel):
+                return False
+            return can_manage(channel.permissions_for(author))
+
+        incoming = Incoming(ChatRef(PLATFORM, str(channel.id)), str(author.id), text,
+                            is_group=in_server, can_manage=may_manage)
+        log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
+        replies = await self._answer(incoming)
+        await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
+
+    async def _answer(self, incoming: Incoming) -> list[Reply]:
+        """The commands' replies; an unexpected failure becomes an apology rather than silence."""
+        try:
+            return await self._commands.handle(incoming)
+        except Exception:
+            log.exception("discord chat=%s: command failed", incoming.chat.chat_id)
+            return [TextReply(FALLBACK_REPLY)]
+
+    async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:
+        """Send the replies as followups of a deferred interaction (the first fills the "thinking…" message)."""
+        messages = [m for reply in replies for m in render_reply(reply)]
+        try:
+            if not messages:
+                await interaction.delete_original_response()
+            for message in messages:
+                await interaction.followup.send(**message_kwargs(message), ephemeral=ephemeral)
+        except discord.HTTPException as exc:
+            log.error("discord chat=%s: answer refused: %s %s", interaction.channel_id, exc.status, exc.text)
+
+    async def deliver(
+        self, chat: ChatRef, digest: Digest, lang: Lang, header: str, *, skip: int, on_sent: OnSent
+    ) -> SendResult:
+        """Push a scheduled digest to a DM or server channel (the delivery workers' entry point)."""
+        messages = digest_messages(digest, lang.value, header)
+        return await self.send(int(chat.chat_id), messages, skip=skip, on_sent=on_sent)
+
+    async def send_text(self, chat: ChatRef, text: str) -> SendResult:
+        """Send a plain text to a DM or channel (an administrator's broadcast)."""
+        return await self.send(int(chat.chat_id), text_messages(text))
+
+    async def send(
+        self, channel_id: int, messages: Sequence[DiscordMessage], *, skip: int = 0, on_sent: OnSent | None = None
+    ) -> SendResult:
+        """Post messages to a channel in order after the first `skip`; unsubscribe it if the bot can't post there."""
+        channel = self.client.get_partial_messageable(channel_id)
+        for number, message in enumerate(messages[skip:], skip + 1):
+            try:
+                await channel.send(**message_kwargs(message))
+            except (discord.NotFound, discord.Forbidden) as exc:
+                log.warning("discord channel=%s: cannot post (%s, code %s); unsubscribing", channel_id, exc.status,
+                            exc.code)
+                await self._store.delete_subscriber(ChatRef(PLATFORM, str(channel_id)))
+                return SendResult.GONE
+            except discord.HTTPException as exc:
+                log.error("discord channel=%s: message refused: %s %s", channel_id, exc.status, exc.text[:300])
+                return SendResult.FAILED
+            except (discord.RateLimited, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("discord channel=%s: send failed (%s); will retry later", channel_id, exc)
+                return SendResult.FAILED
+            if on_sent is not None:
+                await on_sent(number)
+        return SendResult.SENT
