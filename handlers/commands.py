@@ -77,7 +77,15 @@ class Commands:
         self.broadcaster = broadcaster
 
     async def handle(self, msg: Incoming) -> list[Reply]:
-        """Answer one message; never raises for anything a user can type."""
+        """Answer one message; never raises: an unexpected failure (Redis down, a bug) becomes an apology."""
+        try:
+            return await self._dispatch(msg)
+        except Exception:
+            log.exception("%s: command failed", msg.chat.key)
+            return [TextReply(texts.FALLBACK)]
+
+    async def _dispatch(self, msg: Incoming) -> list[Reply]:
+        """Parse the command, check who may run it, run it, and turn expected errors into replies."""
         parsed = split_command(msg.text)
         if parsed is None:
             return [] if msg.is_group else [TextReply(texts.NOT_A_COMMAND)]

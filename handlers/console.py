@@ -9,7 +9,7 @@ from typing import TextIO
 from bot.render.text import digest_text, paper_text
 from bot.subscribers import ChatRef
 from handlers.commands import Commands, Incoming
-from handlers.replies import DigestReply, PaperReply, Reply
+from handlers.replies import Reply, render_with
 
 CONSOLE_CHAT = ChatRef("console", "local")
 PROMPT = "> "
@@ -18,11 +18,7 @@ GREETING = "arxiv-digest chat — type /help for the commands, Ctrl-D to leave."
 
 def reply_text(reply: Reply) -> str:
     """A platform-neutral reply as plain text."""
-    if isinstance(reply, PaperReply):
-        return paper_text(reply.item)
-    if isinstance(reply, DigestReply):
-        return digest_text(reply.digest, reply.lang.value, reply.header)
-    return reply.text
+    return render_with(reply, paper_text, digest_text, lambda text: text)
 
 
 async def run_console(commands: Commands, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:

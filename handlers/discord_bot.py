@@ -31,11 +31,10 @@ from bot.render.discord_embeds import (
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands, Incoming
-from handlers.replies import DigestReply, PaperReply, Reply, TextReply
+from handlers.replies import Reply, render_with
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
-FALLBACK_REPLY = "出错了，请稍后再试。 · Something went wrong; please try again later."
 NO_MENTIONS = discord.AllowedMentions.none()
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
@@ -43,11 +42,7 @@ Runner = Callable[[Interaction, str], Awaitable[None]]
 
 def render_reply(reply: Reply) -> list[DiscordMessage]:
     """A platform-neutral reply as Discord messages."""
-    if isinstance(reply, PaperReply):
-        return paper_messages(reply.item)
-    if isinstance(reply, DigestReply):
-        return digest_messages(reply.digest, reply.lang.value, reply.header)
-    return text_messages(reply.text)
+    return render_with(reply, paper_messages, digest_messages, text_messages)
 
 
 def to_embed(embed: Embed) -> discord.Embed:
@@ -292,7 +287,7 @@ class DiscordAdapter:
         await interaction.response.defer(thinking=True)
         incoming = self._incoming(interaction, text)
         log.info("discord chat=%s command=%s", incoming.chat.chat_id, text.split(" ", 1)[0][:40])
-        await self._follow_up(interaction, await self._answer(incoming), ephemeral=False)
+        await self._follow_up(interaction, await self._commands.handle(incoming), ephemeral=False)
 
     async def on_button(self, interaction: Interaction, paper_id: str) -> None:
         """A paper button: that paper's bilingual abstract, seen only by the presser in a server."""
@@ -300,7 +295,7 @@ class DiscordAdapter:
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         incoming = self._incoming(interaction, f"/paper {paper_id}")
         log.info("discord chat=%s button paper=%s", incoming.chat.chat_id, paper_id[:40])
-        await self._follow_up(interaction, await self._answer(incoming), ephemeral=ephemeral)
+        await self._follow_up(interaction, await self._commands.handle(incoming), ephemeral=ephemeral)
 
     async def on_message(self, message: discord.Message) -> None:
         """A text message: `!paper ...` in servers (needs the message-content intent), any text in DMs."""
@@ -322,16 +317,8 @@ class DiscordAdapter:
         incoming = Incoming(ChatRef(PLATFORM, str(channel.id)), str(author.id), text,
                             is_group=in_server, can_manage=may_manage)
         log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
-        replies = await self._answer(incoming)
+        replies = await self._commands.handle(incoming)
         await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
-
-    async def _answer(self, incoming: Incoming) -> list[Reply]:
-        """The commands' replies; an unexpected failure becomes an apology rather than silence."""
-        try:
-            return await self._commands.handle(incoming)
-        except Exception:
-            log.exception("discord chat=%s: command failed", incoming.chat.chat_id)
-            return [TextReply(FALLBACK_REPLY)]
 
     async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:
         """Send the replies as followups of a deferred interaction (the first fills the "thinking…" message)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.models import Digest, DigestItem
 from bot.subscribers import Lang
@@ -32,3 +34,19 @@ class DigestReply:
 
 
 Reply = TextReply | PaperReply | DigestReply
+
+Out = TypeVar("Out")
+
+
+def render_with(
+    reply: Reply,
+    paper: Callable[[DigestItem], Out],
+    digest: Callable[[Digest, str, str], Out],
+    text: Callable[[str], Out],
+) -> Out:
+    """Render a reply with one platform's renderer for each kind of reply."""
+    if isinstance(reply, PaperReply):
+        return paper(reply.item)
+    if isinstance(reply, DigestReply):
+        return digest(reply.digest, reply.lang.value, reply.header)
+    return text(reply.text)

@@ -34,7 +34,7 @@ from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands, Incoming
 from handlers.pacing import ChatPacer
-from handlers.replies import DigestReply, PaperReply, Reply, TextReply
+from handlers.replies import DigestReply, Reply, TextReply, render_with
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -52,16 +52,11 @@ BOT_COMMANDS = [
     ("stop", "退订并删除数据 · unsubscribe and delete"),
     ("help", "帮助 · help"),
 ]
-FALLBACK_REPLY = "出错了，请稍后再试。 · Something went wrong; please try again later."
 
 
 def render_reply(reply: Reply) -> list[ChatMessage]:
     """A platform-neutral reply as Telegram messages."""
-    if isinstance(reply, PaperReply):
-        return paper_messages(reply.item)
-    if isinstance(reply, DigestReply):
-        return digest_messages(reply.digest, reply.lang.value, reply.header)
-    return text_messages(reply.text)
+    return render_with(reply, paper_messages, digest_messages, text_messages)
 
 
 def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
@@ -141,7 +136,7 @@ class TelegramAdapter:
             can_manage=lambda: self._is_manager(message),
         )
         log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
-        await self.send(update.effective_chat.id, await self._answer(incoming), incoming.is_group)
+        await self.send(update.effective_chat.id, await self._commands.handle(incoming), incoming.is_group)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A paper button was pressed: acknowledge it and send that paper's bilingual abstract."""
@@ -156,19 +151,11 @@ class TelegramAdapter:
         incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
                             is_group=chat.type != ChatType.PRIVATE)
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
-        await self.send(chat.id, await self._answer(incoming), incoming.is_group)
+        await self.send(chat.id, await self._commands.handle(incoming), incoming.is_group)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log an error no handler caught, without tokens (never the request URL)."""
         log.error("telegram update failed: %s: %s", type(context.error).__name__, context.error)
-
-    async def _answer(self, incoming: Incoming) -> list[Reply]:
-        """The commands' replies; an unexpected failure becomes an apology rather than silence."""
-        try:
-            return await self._commands.handle(incoming)
-        except Exception:
-            log.exception("telegram chat=%s: command failed", incoming.chat.chat_id)
-            return [TextReply(FALLBACK_REPLY)]
 
     async def _is_manager(self, message: Message) -> bool:
         """True for a group's administrators and owner, including anonymous admins posting as the group."""

@@ -45,3 +45,4 @@ STOPPED = (
 )
 NOTHING_TO_STOP = "本聊天没有订阅。 · This chat has no subscription."
 NOT_ALLOWED = "无权使用此命令。 · Not allowed: this command is for the bot's administrators."
+FALLBACK = "出错了，请稍后再试。 · Something went wrong; please try again later."

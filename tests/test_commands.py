@@ -190,3 +190,15 @@ async def test_markup_in_a_filter_is_plain_text(say: Say, store: Store) -> None:
     assert "subscribed" in reply
     sub = await store.get_subscriber(ALICE)
     assert sub is not None and sub.filters[0].keywords
+
+
+async def test_an_unexpected_failure_becomes_an_apology(service: DigestService) -> None:
+    """When Redis is unreachable a command is answered with an apology, not silence or a traceback."""
+    from bot.redis_server import free_port
+
+    dead = Store.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    try:
+        replies = await Commands(service, dead).handle(Incoming(ALICE, "u1", "/list"))
+    finally:
+        await dead.close()
+    assert "Something went wrong" in text_of(replies)

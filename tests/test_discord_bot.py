@@ -42,7 +42,8 @@ DM = 4_000_000_000_000_001
 GUILD = 5_000_000_000_000_001
 CHANNEL = 6_000_000_000_000_001
 ALL_COMMANDS = {
-    "paper", "subscribe", "unsubscribe", "list", "time", "lang", "digest", "stop", "help", "start", "stats", "broadcast",
+    "paper", "subscribe", "unsubscribe", "list", "time", "lang", "digest", "stop", "help", "start",
+    "stats", "broadcast",
 }
 
 

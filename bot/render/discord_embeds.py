@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.models import Digest, DigestItem
 from bot.render.fields import SummaryEntry, detail_parts, summary_entry
-from bot.render.split import ELLIPSIS, pack, shorten, utf16_len
+from bot.render.split import ELLIPSIS, fit_escaped, pack, utf16_len
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -85,11 +85,7 @@ def escape(text: str) -> str:
 
 def fit(text: str, limit: int) -> str:
     """Escape text for Discord, shortening it first so that the escaped form fits `limit`."""
-    while True:
-        escaped = escape(text)
-        if utf16_len(escaped) <= limit:
-            return escaped
-        text = shorten(text, max(1, utf16_len(text) * 9 // 10))
+    return fit_escaped(text, limit, escape)
 
 
 def button_id(paper_id: str) -> str:

@@ -24,6 +24,15 @@ def shorten(text: str, limit: int, measure: Callable[[str], int] = utf16_len) ->
     return cut + ELLIPSIS
 
 
+def fit_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
+    """Escape text for a markup, shortening it first so that the escaped form fits `limit`."""
+    while True:
+        escaped = escape(text)
+        if utf16_len(escaped) <= limit:
+            return escaped
+        text = shorten(text, max(1, utf16_len(text) * 9 // 10))
+
+
 def pack(
     pieces: Sequence[str],
     limit: int,

@@ -7,7 +7,7 @@ from html import escape
 
 from bot.models import Digest, DigestItem
 from bot.render.fields import SummaryEntry, detail_parts, summary_entry
-from bot.render.split import pack, shorten, utf16_len
+from bot.render.split import fit_escaped, pack
 
 MESSAGE_LIMIT = 4096
 ENTRIES_PER_MESSAGE = 30  # each entry has up to 3 entities; Telegram renders only about 100 per message
@@ -26,11 +26,7 @@ class ChatMessage:
 
 def fit(text: str, limit: int) -> str:
     """Escape text for HTML, shortening it first so that the escaped form fits `limit`."""
-    while True:
-        html = escape(text)
-        if utf16_len(html) <= limit:
-            return html
-        text = shorten(text, max(1, utf16_len(text) * 9 // 10))
+    return fit_escaped(text, limit, escape)
 
 
 def entry_html(entry: SummaryEntry) -> str:
