@@ -50,7 +50,7 @@ class Store:
     @classmethod
     def from_url(cls, url: str) -> Store:
         """Connect lazily to the Redis server at `url`."""
-        retry = Retry(ExponentialBackoff(cap=5.0, base=0.1), retries=8)
+        retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=5)  # about 3 s: a restart, not an outage
         return cls(redis.Redis.from_url(
             url, decode_responses=True, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError]
         ))
