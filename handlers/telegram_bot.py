@@ -14,7 +14,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
@@ -32,13 +32,14 @@ from bot.models import Digest
 from bot.render.telegram_html import ChatMessage, digest_messages, paper_messages, text_messages
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
-from handlers.commands import Commands, Incoming
+from handlers.commands import Commands, Incoming, split_command
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, Reply, TextReply, render_with
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
 BUTTON_PREFIX = "paper:"
+SLOW_COMMANDS = frozenset({"digest", "paper"})  # they may fetch from arXiv and wait for translations
 BUTTONS_PER_ROW = 6
 MAX_SEND_ATTEMPTS = 4
 BOT_COMMANDS = [
@@ -136,7 +137,16 @@ class TelegramAdapter:
             can_manage=lambda: self._is_manager(message),
         )
         log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
+        if (split_command(message.text) or ("", ""))[0] in SLOW_COMMANDS:
+            await self._show_typing(update.effective_chat.id)
         await self.send(update.effective_chat.id, await self._commands.handle(incoming), incoming.is_group)
+
+    async def _show_typing(self, chat_id: int) -> None:
+        """Show "typing…" while a slow command (fetching, translating) is prepared; never fail because of it."""
+        try:
+            await self.app.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except TelegramError as exc:
+            log.debug("telegram chat=%s: no typing indicator (%s)", chat_id, exc.message)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A paper button was pressed: acknowledge it and send that paper's bilingual abstract."""

@@ -61,6 +61,7 @@ async def test_a_user_subscribes_reads_presses_and_blocks(
     fake_telegram.user_sends(USER, "/paper 2402.03478")
     sent = await fake_telegram.wait_for_sent_to(USER, 2)
     assert sent[1]["text"].startswith("中文：") and sent[1]["parse_mode"] == "HTML"
+    assert (USER, "typing") in fake_telegram.chat_actions, "the user sees the bot working while it translates"
 
     fake_telegram.user_sends(USER, "/digest")
     sent = await fake_telegram.wait_for_sent_to(USER, 3)
