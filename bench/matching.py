@@ -1,0 +1,108 @@
+"""Benchmark 1, matching: which of the day's papers each subscriber's filters match, compiled versus naive."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bench.common import Row, fmt_count, fmt_seconds, timed
+from bench.synthetic import filters_by_chat, make_papers, subscribers
+from bot.filters import CompiledMatcher, Filter, matching_papers
+from bot.models import Paper
+
+NAME = "1 matching"
+TARGET_SECONDS = 5.0
+
+
+def naive_match(filters: Sequence[Filter], papers: Sequence[Paper]) -> list[Paper]:
+    """The per-subscriber baseline: every filter's reference `Filter.matches` on every paper."""
+    return [p for p in papers if any(f.matches(p) for f in filters)]
+
+
+def run(quick: bool) -> list[Row]:
+    """Time compile + match at each size, the naive loop on a sample (extrapolated), and per-delivery matching."""
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000)
+    paper_counts = (200, 2_000)
+    repeat = 1 if quick else 2
+    everyone = subscribers(max(sizes))
+    papers_by_count = {n: make_papers(n) for n in paper_counts}
+    rows: list[Row] = []
+    compiled_results: dict[tuple[int, int], dict[str, list[Paper]]] = {}
+    compiled_seconds: dict[tuple[int, int], float] = {}
+    for size in sizes:
+        chosen = filters_by_chat(everyone[:size])
+        distinct = len({f for fs in chosen.values() for f in fs})
+        for count in paper_counts:
+            papers = papers_by_count[count]
+            best_build = best_match = best_cpu = float("inf")
+            result: dict[str, list[Paper]] = {}
+            for _ in range(repeat):
+                with timed() as build:
+                    matcher = CompiledMatcher(chosen)
+                with timed() as match:
+                    result = matcher.match(papers)
+                best_build, best_match = min(best_build, build.wall), min(best_match, match.wall)
+                best_cpu = min(best_cpu, build.cpu + match.cpu)
+            total = best_build + best_match
+            compiled_results[size, count] = result
+            compiled_seconds[size, count] = total
+            matched = sum(len(v) for v in result.values())
+            is_target = size == 100_000 and count == 2_000
+            rows.append(Row(
+                NAME, f"{fmt_count(size)} subs × {count:,} papers", "compile + match (wall)", fmt_seconds(total),
+                target=f"< {TARGET_SECONDS:g} s" if is_target else "",
+                ok=total < TARGET_SECONDS if is_target else None,
+                note=(f"compile {fmt_seconds(best_build)} + match {fmt_seconds(best_match)},"
+                      f" CPU {fmt_seconds(best_cpu)};"
+                      f" {distinct:,} distinct filters; {matched / max(1, size):.0f} papers/subscriber"
+                      + (f"; best of {repeat}" if repeat > 1 else "")),
+            ))
+    rows += _naive_rows(papers_by_count, sizes, compiled_results, compiled_seconds, quick)
+    rows += _per_delivery_rows(papers_by_count, quick)
+    return rows
+
+
+def _naive_rows(
+    papers_by_count: dict[int, list[Paper]],
+    sizes: Sequence[int],
+    compiled_results: dict[tuple[int, int], dict[str, list[Paper]]],
+    compiled_seconds: dict[tuple[int, int], float],
+    quick: bool,
+) -> list[Row]:
+    """The naive loop measured on the first subscribers, checked against the compiled result, extrapolated."""
+    rows: list[Row] = []
+    smallest = min(sizes)
+    for count, papers in papers_by_count.items():
+        sample = (40 if count == 200 else 8) * (1 if quick else 3)
+        subs = subscribers(sample)
+        with timed() as watch:
+            naive = {s.chat.key: naive_match(s.filters, papers) for s in subs}
+        compiled = compiled_results[smallest, count]
+        agree = all(naive[s.chat.key] == compiled.get(s.chat.key, []) for s in subs)
+        per_subscriber = watch.wall / sample
+        for size in sizes:
+            estimate = per_subscriber * size
+            ratio = estimate / compiled_seconds[size, count]
+            rows.append(Row(
+                NAME, f"{fmt_count(size)} subs × {count:,} papers", "naive loop (extrapolated)", fmt_seconds(estimate),
+                note=(f"measured {fmt_seconds(watch.wall)} on {sample} subscribers, × {size // sample:,} linearly;"
+                      f" compiled is {ratio:,.0f}× faster; results agree on the sample: {'yes' if agree else 'NO'}"),
+                ok=None if agree else False,
+            ))
+    return rows
+
+
+def _per_delivery_rows(papers_by_count: dict[int, list[Paper]], quick: bool) -> list[Row]:
+    """`matching_papers` for one chat, as DeliveryWorker._digest_for calls it for every delivery."""
+    rows: list[Row] = []
+    sample = subscribers(5 if quick else 10)
+    for count, papers in papers_by_count.items():
+        with timed() as watch:
+            for sub in sample:
+                matching_papers(sub.filters, papers)
+        each = watch.wall / len(sample)
+        rows.append(Row(
+            NAME, f"1 chat × {count:,} papers", "matching_papers per delivery", fmt_seconds(each),
+            note=(f"DeliveryWorker re-indexes the whole listing for every chat: × 100k deliveries ="
+                  f" {each * 100_000 / 3600:.1f} CPU-hours a day (see the report)"),
+        ))
+    return rows
