@@ -386,3 +386,18 @@ async def test_unreachable_server_fails_after_retries(
     assert caught.value.status is None
     assert translator.calls == 3
     assert sleeps.calls == [1.0, 2.0]
+
+
+async def test_hundreds_of_uncached_papers_do_not_exhaust_redis_connections(
+    fake_llm: FakeLLM, redis_url: Callable[[], str]
+) -> None:
+    """Translating 300 uncached papers at once finishes: cache lookups wait for a connection, none fails."""
+    store = Store.from_url(redis_url())
+    try:
+        await store.redis.flushdb()
+        settings = LLMSettings(base_url=fake_llm.url, api_key=Secret("k"), model="m", concurrency=8)
+        async with httpx.AsyncClient(trust_env=False) as http:
+            results = await Translator(http, settings, store).translate_many([make_paper(n) for n in range(300)])
+        assert len(results) == 300 and all(isinstance(r, Translation) for r in results.values())
+    finally:
+        await store.close()

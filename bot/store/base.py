@@ -39,6 +39,8 @@ from bot.store.keys import (
 from bot.subscribers import ChatRef, Subscriber
 
 PING_TIMEOUT_SECONDS = 2.0
+MAX_CONNECTIONS = 64
+POOL_WAIT_SECONDS = 30.0
 
 
 class Store:
@@ -51,9 +53,12 @@ class Store:
     def from_url(cls, url: str) -> Store:
         """Connect lazily to the Redis server at `url`."""
         retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=5)  # about 3 s: a restart, not an outage
-        return cls(redis.Redis.from_url(
-            url, decode_responses=True, retry=retry, retry_on_error=[RedisConnectionError, RedisTimeoutError]
-        ))
+        # A burst (hundreds of papers' cache lookups at once) waits for a free connection instead of failing.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True, retry=retry,
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
+        return cls(redis.Redis(connection_pool=pool))
 
     @property
     def redis(self) -> redis.Redis:
