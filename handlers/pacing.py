@@ -38,6 +38,10 @@ class ChatPacer:
         if len(self._next) > 10_000:
             self._forget_idle()
 
+    def sent(self, chat_key: str, is_group: bool) -> None:
+        """Count the interval from when a message really left (it may have queued in a rate limiter first)."""
+        self._next[chat_key] = max(self._next.get(chat_key, 0.0), self._clock() + self._intervals[is_group])
+
     def _forget_idle(self) -> None:
         """Drop chats whose slot is in the past, so the table does not grow forever."""
         now = self._clock()

@@ -68,6 +68,15 @@ def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup([buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)])
 
 
+def smooth_rate_limiter(max_rate: int) -> AIORateLimiter:
+    """At most `max_rate` messages a second overall, spaced evenly with a 2% margin, not in bursts.
+
+    AIORateLimiter(overall_max_rate=30) lets 30 requests through at once and then 30 a second, so up to 59 can
+    leave in one second and Telegram answers 429 (the delivery benchmark saw 229 in 1,500 messages).
+    """
+    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / (max_rate * 0.98), max_retries=2)
+
+
 def chat_ref(chat_id: int) -> ChatRef:
     """The platform-neutral reference of a Telegram chat."""
     return ChatRef(PLATFORM, str(chat_id))
@@ -91,11 +100,12 @@ class TelegramAdapter:
         self._pacer = pacer or ChatPacer()
         self._started = False
         self._polling = False
+        self._background: set[asyncio.Task[None]] = set()
         self.app: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token.reveal())
             .base_url(base_url)
-            .rate_limiter(AIORateLimiter(overall_max_rate=max_rate, max_retries=2))
+            .rate_limiter(smooth_rate_limiter(max_rate))
             .concurrent_updates(64)
             .build()
         )
@@ -138,7 +148,9 @@ class TelegramAdapter:
         )
         log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
         if (split_command(message.text) or ("", ""))[0] in SLOW_COMMANDS:
-            await self._show_typing(update.effective_chat.id)
+            typing = asyncio.create_task(self._show_typing(update.effective_chat.id))  # never delays the answer
+            self._background.add(typing)
+            typing.add_done_callback(self._background.discard)
         await self.send(update.effective_chat.id, await self._commands.handle(incoming), incoming.is_group)
 
     async def _show_typing(self, chat_id: int) -> None:
@@ -212,6 +224,7 @@ class TelegramAdapter:
                 result, chat_id = await self._send_one(chat_id, message)
                 if result is not SendResult.SENT:
                     return result
+                self._pacer.sent(chat.key, is_group)
                 if on_sent is not None:
                     await on_sent(number)
         return SendResult.SENT

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
@@ -200,3 +201,20 @@ async def test_a_resumed_delivery_sends_only_the_missing_messages(
     assert len(fake_telegram.sent_to(USER)) == len(full) - 1
     assert recorded == list(range(2, len(full) + 1))
     assert "Paper number 1 " not in fake_telegram.sent_to(USER)[0]["text"]
+
+
+async def test_many_chats_at_once_stay_under_telegrams_overall_limit(store: Store, service: DigestService) -> None:
+    """Sending to 90 chats at once, 30 a second at most: Telegram's overall limit is never broken, no 429s."""
+    async with FakeTelegram(enforce_limits=True) as telegram:
+        adapter = TelegramAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), telegram.base_url)
+        await adapter.start(polling=False)
+        try:
+            digest = Digest((_item(_paper(1)),))
+            results = await asyncio.gather(
+                *(adapter.send(1000 + n, [DigestReply(digest, Lang.ZH, "h")]) for n in range(90))
+            )
+        finally:
+            await adapter.stop()
+    assert set(results) == {SendResult.SENT}
+    assert len(telegram.sent) == 90
+    assert telegram.limit_violations == []
