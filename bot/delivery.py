@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
-from bot.filters import matching_papers
-from bot.models import Digest
+from bot.filters import CompiledMatcher, Filter
+from bot.models import Digest, Listing, Paper
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState, QueuedDelivery
@@ -20,6 +20,8 @@ from bot.store.stats import Stats
 from bot.subscribers import ChatRef, Lang, Subscriber
 
 log = logging.getLogger(__name__)
+LISTINGS_KEPT = 3  # the days a worker keeps parsed in memory
+Matches = dict[tuple[str, str], list[Paper]]  # (chat key, day) -> the chat's matching papers that day
 
 
 class SendResult(Enum):
@@ -73,6 +75,7 @@ class DeliveryWorker:
     stats: Stats | None = None
     clock: Clock = utc_now
     _group_ready: bool = False
+    _listings: dict[str, Listing] = field(default_factory=dict)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set."""
@@ -88,18 +91,46 @@ class DeliveryWorker:
         batch = await self.state.claim_stale(self.consumer, self.claim_idle_ms, self.batch)
         if not batch:
             batch = await self.state.read(self.consumer, self.batch, block_ms)
-        await asyncio.gather(*(self._handle_safely(d) for d in batch))
+        if batch:
+            matches = await self._match_batch(batch)
+            await asyncio.gather(*(self._handle_safely(d, matches) for d in batch))
         return len(batch)
 
-    async def _handle_safely(self, delivery: QueuedDelivery) -> None:
+    async def _listing(self, day: str) -> Listing | None:
+        """A day's listing, read from Redis once per worker rather than once per chat."""
+        if day not in self._listings:
+            listing = await self.state.day_listing(day)
+            if listing is None:
+                return None
+            if len(self._listings) >= LISTINGS_KEPT:
+                self._listings.pop(next(iter(self._listings)))
+            self._listings[day] = listing
+        return self._listings[day]
+
+    async def _match_batch(self, batch: list[QueuedDelivery]) -> Matches:
+        """Every delivery's matching papers, in one pass over each day's listing for the whole batch."""
+        filters_by_day: dict[str, dict[str, tuple[Filter, ...]]] = {}
+        for delivery in batch:
+            sub = await self.store.get_subscriber(delivery.chat)
+            if sub is not None:
+                filters_by_day.setdefault(delivery.day, {})[delivery.chat.key] = sub.filters
+        matches: Matches = {}
+        for day, filters in filters_by_day.items():
+            listing = await self._listing(day)
+            if listing is not None:
+                for chat_key, papers in CompiledMatcher(filters).match(listing.papers).items():
+                    matches[(chat_key, day)] = papers
+        return matches
+
+    async def _handle_safely(self, delivery: QueuedDelivery, matches: Matches) -> None:
         """Handle one delivery; an unexpected error leaves it pending, to be retried and eventually moved aside."""
         try:
-            await self.handle(delivery)
+            await self.handle(delivery, matches)
         except Exception:
             log.exception("%s day=%s: delivery failed (attempt %d)", delivery.chat.key, delivery.day,
                           delivery.attempts)
 
-    async def handle(self, delivery: QueuedDelivery) -> None:
+    async def handle(self, delivery: QueuedDelivery, matches: Matches) -> None:
         """Send one chat its digest for one day, exactly once."""
         chat, day = delivery.chat, delivery.day
         if delivery.attempts > self.max_attempts:
@@ -111,19 +142,19 @@ class DeliveryWorker:
         if sub is None or await self.state.is_delivered(chat, day):
             await self.state.ack(delivery)
             return
-        digest = await self._digest_for(sub, chat, day)
+        digest = await self._digest_for(chat, day, matches.get((chat.key, day), []))
         if digest is None or not digest.items:
             await self.state.finish(delivery, [])
             return
         await self._send(delivery, sub, digest)
 
-    async def _digest_for(self, sub: Subscriber, chat: ChatRef, day: str) -> Digest | None:
+    async def _digest_for(self, chat: ChatRef, day: str, matched: list[Paper]) -> Digest | None:
         """The chat's digest for the day: its filters' matches, minus papers it already received."""
-        listing = await self.state.day_listing(day)
+        listing = await self._listing(day)
         if listing is None:
             return None
         seen = await self.state.seen_papers(chat)
-        papers = [p for p in matching_papers(sub.filters, listing.papers) if p.arxiv_id not in seen]
+        papers = [p for p in matched if p.arxiv_id not in seen]
         items = await self.service.cached_items(papers)
         return Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
 
