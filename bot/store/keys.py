@@ -50,7 +50,7 @@ DELIVERED_KEY = PREFIX + "delivered:{chat}:{day}"
 PROGRESS_KEY = PREFIX + "progress:{chat}:{day}"  # how many messages of that digest are already sent
 RECORD_TTL_SECONDS = 45 * 24 * 3600
 SEEN_KEY = PREFIX + "seen:{chat}"  # sorted set: paper id -> ordinal of the day it was sent
-SEEN_DAYS = 60
+SEEN_DAYS = 14  # long enough for cross-lists and re-announcements; 60 days cost up to 1.3 MiB a chat
 SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
 
 
