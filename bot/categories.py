@@ -191,14 +191,6 @@ def canonical_category(token: str) -> str | None:
     return _BY_LOWER.get(token.strip().lower())
 
 
-def category_name(code: str) -> str:
-    """The English name of a category, `All of <archive>` for a bare archive, or the code itself if unknown."""
-    canonical = canonical_category(code)
-    if canonical in CATEGORIES:
-        return CATEGORIES[canonical]
-    return f"All of {canonical}" if canonical else code
-
-
 def close_categories(token: str, n: int = 5) -> list[str]:
     """Up to `n` known codes resembling `token`: same subject class, then close spellings, then same archive."""
     lowered = token.strip().lower()

@@ -117,7 +117,7 @@ def _snowflake(env: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
     """Read an http(s) URL, without a trailing slash, naming the variable when it is malformed."""
     raw = env.get(name, "").strip()
     if not raw:
@@ -142,10 +142,8 @@ def _llm_settings(env: Mapping[str, str]) -> LLMSettings | None:
     missing = [n for n in ("LLM_BASE_URL", "LLM_MODEL") if not given[n]]
     if missing:
         raise ConfigError(f"{missing[0]} must be set when any LLM_* variable is set (or unset them all)")
-    base_url = _url(env, "LLM_BASE_URL", None)
-    assert base_url is not None
     return LLMSettings(
-        base_url=base_url,
+        base_url=_url(env, "LLM_BASE_URL", ""),
         api_key=Secret(given["LLM_API_KEY"]),
         model=given["LLM_MODEL"],
         concurrency=_positive_int(env, "LLM_CONCURRENCY", 4),
@@ -221,12 +219,12 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
     """Build Settings from a mapping of variables; raises ConfigError naming the first bad variable."""
     return Settings(
         redis_url=_redis_url(env),
-        arxiv_rss_url=_url(env, "ARXIV_RSS_URL", Settings.arxiv_rss_url) or Settings.arxiv_rss_url,
-        arxiv_api_url=_url(env, "ARXIV_API_URL", Settings.arxiv_api_url) or Settings.arxiv_api_url,
+        arxiv_rss_url=_url(env, "ARXIV_RSS_URL", Settings.arxiv_rss_url),
+        arxiv_api_url=_url(env, "ARXIV_API_URL", Settings.arxiv_api_url),
         arxiv_min_interval=_non_negative_float(env, "ARXIV_MIN_INTERVAL", 3.0),
         llm=_llm_settings(env),
         telegram_bot_token=_secret(env, "TELEGRAM_BOT_TOKEN"),
-        telegram_api_url=_url(env, "TELEGRAM_API_URL", Settings.telegram_api_url) or Settings.telegram_api_url,
+        telegram_api_url=_url(env, "TELEGRAM_API_URL", Settings.telegram_api_url),
         discord_bot_token=_secret(env, "DISCORD_BOT_TOKEN"),
         discord_guild_id=_snowflake(env, "DISCORD_GUILD_ID"),
         discord_message_content=_flag(env, "DISCORD_MESSAGE_CONTENT"),

@@ -71,11 +71,6 @@ class Digest:
     day: date | None = None
     categories: tuple[str, ...] = field(default=())
 
-    @property
-    def translations_off(self) -> bool:
-        """True when no item could have been translated because no LLM is configured."""
-        return bool(self.items) and all(i.status is TranslationStatus.OFF for i in self.items)
-
 
 @dataclass(frozen=True)
 class Listing:

@@ -66,11 +66,6 @@ class Subscriber:
             raise InvalidSetting(f"a chat can hold at most {MAX_FILTERS} filters; remove one with /unsubscribe <n>")
         return replace(self, filters=(*self.filters, new))
 
-    @property
-    def categories(self) -> tuple[str, ...]:
-        """Every category any of the filters names, in first-seen order."""
-        return tuple(dict.fromkeys(c for f in self.filters for c in f.categories))
-
 
 def parse_time(text: str) -> time:
     """Read an HH:MM delivery time."""
