@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bench import delivery, matching, paper_latency, storage, translation
+from bench import delivery, delivery_workers, matching, paper_latency, storage, translation
 from bench.common import Row, machine_facts, quiet_heap, render_table
 from bench.synthetic import forget
 
@@ -18,9 +18,10 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "storage": storage.run,
     "translation": translation.run,
     "delivery": delivery.run,
+    "delivery_workers": delivery_workers.run,
     "paper": paper_latency.run,
 }
-TIMING_SENSITIVE = frozenset({"delivery", "paper"})  # run on a small, frozen heap
+TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "paper"})  # run on a small, frozen heap
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
