@@ -35,6 +35,7 @@ from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands, Incoming, split_command
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, Reply, TextReply, render_with
+from handlers.update_order import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 PLATFORM = "telegram"
@@ -42,6 +43,7 @@ BUTTON_PREFIX = "paper:"
 SLOW_COMMANDS = frozenset({"digest", "paper"})  # they may fetch from arXiv and wait for translations
 BUTTONS_PER_ROW = 6
 MAX_SEND_ATTEMPTS = 4
+CONCURRENT_UPDATES = 64  # chats answered at once; one chat's own updates always run one after another
 BOT_COMMANDS = [
     ("subscribe", "订阅主题 · add a topic filter"),
     ("list", "过滤器与设置 · filters and settings"),
@@ -106,7 +108,7 @@ class TelegramAdapter:
             .token(token.reveal())
             .base_url(base_url)
             .rate_limiter(smooth_rate_limiter(max_rate))
-            .concurrent_updates(64)
+            .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
             .build()
         )
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_message))
