@@ -185,7 +185,9 @@ def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
         ("help", "帮助 · help"),
         ("start", "开始 · welcome and help"),
     ]:
-        command = app_commands.Command(name=name, description=description, callback=_plain(run, name))
+        command: app_commands.Command[Any, Any, Any] = app_commands.Command(
+            name=name, description=description, callback=_plain(run, name)
+        )
         command.default_permissions = ADMINS_ONLY if name in ADMIN_COMMANDS else None
         tree.add_command(command)
 
