@@ -45,7 +45,8 @@ def text_of(replies: list[Reply]) -> str:
 
 @pytest.mark.parametrize(
     ("term", "suggestion"),
-    [("stats.ML", "stat.ML"), ("cs-LG", "cs.LG"), ("ml", "stat.ML"), ("stats", "stat"), ("foo.BAR", "category_taxonomy")],
+    [("stats.ML", "stat.ML"), ("cs-LG", "cs.LG"), ("ml", "stat.ML"), ("stats", "stat"),
+     ("foo.BAR", "category_taxonomy")],
 )
 async def test_a_category_look_alike_is_refused_with_the_real_one(say: Say, store: Store, term: str,
                                                                    suggestion: str) -> None:

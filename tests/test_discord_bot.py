@@ -385,14 +385,18 @@ def test_a_malformed_guild_id_is_named(raw: str) -> None:
     assert settings_from_mapping({}).discord_guild_id is None
 
 
-async def test_admin_commands_are_hidden_from_ordinary_members(adapter: DiscordAdapter, discord_api: FakeDiscord) -> None:
+async def test_admin_commands_are_hidden_from_ordinary_members(
+    adapter: DiscordAdapter, discord_api: FakeDiscord
+) -> None:
     """/stats and /broadcast are registered for administrators only; every other command for everyone."""
     registered = {c["name"]: c.get("default_member_permissions") for c in discord_api.commands["global"]}
     assert registered.pop("stats") == registered.pop("broadcast") == discord.Permissions(administrator=True).value
     assert set(registered.values()) == {None}
 
 
-async def test_refusals_in_a_server_are_seen_only_by_the_user(adapter: DiscordAdapter, discord_api: FakeDiscord) -> None:
+async def test_refusals_in_a_server_are_seen_only_by_the_user(
+    adapter: DiscordAdapter, discord_api: FakeDiscord
+) -> None:
     """A member's refused /subscribe and a mistyped filter are ephemeral in a server; /paper stays public."""
     for options, needle in [({"filter": "cs.LG"}, "administrators"), ({"filter": "stats.ML"}, "stat.ML")]:
         permissions = MANAGE_CHANNELS if "stats" in options["filter"] else EVERYONE_PERMISSIONS

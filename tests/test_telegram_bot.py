@@ -223,7 +223,7 @@ async def test_many_chats_at_once_stay_under_telegrams_overall_limit(store: Stor
 async def test_commands_for_another_bot_and_bang_commands_are_not_answered(
     fake_telegram: FakeTelegram, adapter: TelegramAdapter, store: Store
 ) -> None:
-    """`/stop@otherbot` in a group is left alone, and `!paper` is no command on Telegram (it is documented on Discord)."""
+    """`/stop@otherbot` in a group is left alone, and `!paper` is no command on Telegram (only on Discord)."""
     fake_telegram.set_member_status(GROUP, 12, "administrator")
     fake_telegram.user_sends(GROUP, "/subscribe cs.LG", user_id=12, chat_type="group")
     await fake_telegram.wait_for_sent_to(GROUP, 1)
