@@ -37,10 +37,12 @@ ACCEPTED_FORMS = (
 )
 
 # arXiv's own identifier patterns (arxiv-base `arxiv/identifier`), followed by its range checks below.
-NEW_ID = re.compile(r"^(?P<yy>\d\d)(?P<mm>\d\d)\.(?P<num>\d{4,5})(?:v(?P<version>[1-9]\d*))?$")
+# ASCII digits only: `\d` alone would also take Arabic-Indic and other digits and send them to arXiv.
+NEW_ID = re.compile(r"^(?P<yy>\d\d)(?P<mm>\d\d)\.(?P<num>\d{4,5})(?:v(?P<version>[1-9]\d*))?$", re.ASCII)
 OLD_ID = re.compile(
     r"^(?P<archive>[a-z]+(?:-[a-z]{2,})?)(?:\.[a-zA-Z-]{2,})?/"
-    r"(?P<yy>\d\d)(?P<mm>\d\d)(?P<num>\d{3})(?:v(?P<version>[1-9]\d*))?$"
+    r"(?P<yy>\d\d)(?P<mm>\d\d)(?P<num>\d{3})(?:v(?P<version>[1-9]\d*))?$",
+    re.ASCII,
 )
 ARXIV_HOSTS = frozenset({"arxiv.org", "www.arxiv.org", "export.arxiv.org", "rss.arxiv.org"})
 URL_PATH = re.compile(r"^/(?:abs|pdf|html)/(?P<id>.+?)(?:\.pdf)?/?$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 TAXONOMY_URL = "https://arxiv.org/category_taxonomy"
 
@@ -202,6 +203,53 @@ def close_categories(token: str, n: int = 5) -> list[str]:
     ordered = dict.fromkeys(same_subject + similar + same_archive)
     ordered.pop(canonical_category(lowered) or "", None)
     return list(ordered)[:n]
+
+
+# Bare subject classes (`ml` -> stat.ML, `lg` -> cs.LG): the two-letter codes after an archive's dot.
+_BY_SUBJECT: dict[str, list[str]] = {}
+for _code in CATEGORIES:
+    _subject = _code.partition(".")[2]
+    if len(_subject) == 2 and _subject.isupper():
+        _BY_SUBJECT.setdefault(_subject.lower(), []).append(_code)
+# Archives as people mistype them: run together (`hepth`, `condmat`) or as an English word (`stats`, `maths`).
+_MISSPELT_ARCHIVES: dict[str, str] = {a.replace("-", ""): a for a in ARCHIVES if "-" in a} | {
+    "stats": "stat",
+    "maths": "math",
+    "phys": "physics",
+    "physic": "physics",
+}
+_DOTTED = re.compile(r"[a-z]+(?:-[a-z]+)?\.[a-z]{2,}(?:-[a-z]+)?", re.ASCII | re.IGNORECASE)
+_HYPHENED = re.compile(r"([a-z]+)-([a-z]{2})", re.ASCII | re.IGNORECASE)
+
+
+def mistyped_category(term: str) -> list[str] | None:
+    """For a term shaped like an arXiv category that is none, the closest real codes; None for other words.
+
+    Shaped like a category: `word.WORD` (`stats.ML`, `foo.BAR`), an archive and a subject class joined by a
+    hyphen (`cs-LG`), a bare two-letter subject class (`ml`, `LG`) or a misspelt archive (`stats`, `hepth`).
+    """
+    lowered = term.strip().lower()
+    if canonical_category(lowered) is not None:
+        return None
+    hyphened = _HYPHENED.fullmatch(lowered)
+    if _DOTTED.fullmatch(lowered):
+        archive, _, subject = lowered.partition(".")
+    elif hyphened and _archive_guess(hyphened[1]) is not None and hyphened[2] in _BY_SUBJECT:
+        archive, subject = hyphened[1], hyphened[2]
+    elif lowered in _BY_SUBJECT:
+        return list(_BY_SUBJECT[lowered])
+    elif lowered in _MISSPELT_ARCHIVES:
+        return [_MISSPELT_ARCHIVES[lowered]]
+    else:
+        return None
+    guess = f"{_archive_guess(archive) or archive}.{subject}"
+    exact = canonical_category(guess)
+    return [exact] if exact is not None else close_categories(guess)
+
+
+def _archive_guess(word: str) -> str | None:
+    """The archive a word names or misspells (`cs` -> cs, `stats` -> stat), else None."""
+    return word if word in ARCHIVES else _MISSPELT_ARCHIVES.get(word)
 
 
 def _similarity(a: str, b: str) -> float:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.errors import DigestError
 from bot.filters import filter_from_options
-from bot.logs import configure_logging
+from bot.logs import RedactSecrets, configure_logging, describe_crash, install_exception_hooks, settings_secrets
 from bot.models import Digest, TranslationStatus
 from bot.progress import Progress
 from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
@@ -28,6 +31,15 @@ TRANSLATIONS_OFF = (
     "translations are off: set LLM_BASE_URL, LLM_API_KEY and LLM_MODEL for Chinese titles, summaries and abstracts"
 )
 FORMATS = ("markdown", "json")
+FAILED_NOTE = " failed: "  # how the service notes a paper whose translation failed: "<id> failed: <reason>"
+
+
+def program_version() -> str:
+    """The installed package's version."""
+    try:
+        return version(PROG)
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _split_list(text: str) -> list[str]:
@@ -38,10 +50,13 @@ def _split_list(text: str) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with its subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="A daily arXiv digest with Chinese translations.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {program_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     digest = sub.add_parser("digest", help="print the digest of arXiv's latest announcement")
-    digest.add_argument("--categories", required=True, type=_split_list, help="comma-separated, e.g. cs.LG,stat.ML")
+    digest.add_argument(
+        "--categories", type=_split_list, default=[], help="comma-separated, e.g. cs.LG,stat.ML (default: all of arXiv)"
+    )
     digest.add_argument(
         "--keywords", type=_split_list, default=[], help='comma-separated, e.g. "diffusion,uncertainty"'
     )
@@ -89,19 +104,44 @@ def render_as(digest: Digest, fmt: str) -> str:
     return digest_to_json(digest) if fmt == "json" else render_digest(digest)
 
 
+class FailureTally:
+    """Progress of a translation run that collects why papers failed instead of printing a line for each."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self.reasons: Counter[str] = Counter()
+
+    def start(self, total: int) -> None:
+        """Announce how many papers will be translated."""
+        self._progress.start(total)
+
+    def step(self, note: str = "") -> None:
+        """Count one paper, keeping the reason of a failure for the summary."""
+        if FAILED_NOTE in note:
+            self.reasons[note.partition(FAILED_NOTE)[2]] += 1
+        self._progress.step()
+
+    def summary(self) -> list[str]:
+        """One line per distinct reason: `<reason>: translations failed for N papers`."""
+        return [f"{reason}: translations failed for {n} paper{'s' * (n != 1)}" for reason, n in self.reasons.items()]
+
+
 async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     """`digest`: fetch, filter, translate and print the latest announcement's digest."""
     topic = filter_from_options(args.categories, args.keywords)
     if settings.llm is None:
         note(TRANSLATIONS_OFF)
+    tally = FailureTally(Progress(sys.stderr, "translating"))
+    if settings.log_level != "DEBUG":
+        logging.getLogger("bot.translate").setLevel(logging.ERROR)  # failures are summarised below, not per paper
     async with open_runtime(settings) as runtime:
         outcome = await runtime.service.latest_digest(
             [topic],
-            topic.categories,
+            runtime.service.feed_categories([topic]),
             include_replacements=args.include_replacements,
-            progress=Progress(sys.stderr, "translating"),
+            progress=tally,
         )
-    cats = ", ".join(topic.categories)
+    cats = ", ".join(topic.categories) or "all of arXiv"
     if outcome.listing.empty:
         note(f"arXiv's latest listing for {cats} is empty (no announcements on Fridays, Saturdays and holidays)")
     elif not outcome.digest.items:
@@ -112,7 +152,10 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
              if failed else f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept")
     if outcome.digest.items or args.format == "json":
         write_output(render_as(outcome.digest, args.format), args.output)
-    return 0
+    for line in tally.summary():
+        note(line)
+    every_one_failed_alike = len(tally.reasons) == 1 and sum(tally.reasons.values()) == len(outcome.digest.items)
+    return 1 if every_one_failed_alike else 0
 
 
 async def run_paper(args: argparse.Namespace, settings: Settings) -> int:
@@ -181,32 +224,48 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def dispatch(args: argparse.Namespace) -> int:
-    """Run the chosen subcommand."""
-    if args.command == "render":
-        return run_render(args)
-    settings = load_settings()
-    configure_logging(settings)
-    commands: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
-        "digest": run_digest,
-        "paper": run_paper,
-        "run": run_bot,
-        "export": run_export,
-        "import": run_import,
-        "worker": run_bot,
-        "chat": run_chat,
-    }
-    return asyncio.run(commands[args.command](args, settings))
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+    "digest": run_digest,
+    "paper": run_paper,
+    "run": run_bot,
+    "export": run_export,
+    "import": run_import,
+    "worker": run_bot,
+    "chat": run_chat,
+}
+
+
+def silence_stdout() -> None:
+    """Point standard output at /dev/null after its reader went away (`arxiv-digest chat | head`)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `arxiv-digest` and `python -m bot`; returns the exit status."""
+    """Entry point of `arxiv-digest` and `python -m bot`; returns the exit status.
+
+    Every failure ends as one line on standard error (with LOG_LEVEL=DEBUG an unexpected one adds its
+    traceback) and a non-zero status, with every secret the settings hold masked.
+    """
     args = build_parser().parse_args(argv)
+    redact, debug = RedactSecrets(()), False
     try:
-        return dispatch(args)
+        if args.command == "render":
+            return run_render(args)
+        settings = load_settings()
+        redact, debug = RedactSecrets(settings_secrets(settings)), settings.log_level == "DEBUG"
+        install_exception_hooks(redact, debug=debug)
+        configure_logging(settings)
+        return asyncio.run(COMMANDS[args.command](args, settings))
     except DigestError as exc:
-        note(f"error: {exc}")
+        note(f"error: {redact.redact(str(exc))}")
         return 1
     except KeyboardInterrupt:
         note("interrupted")
         return 130
+    except BrokenPipeError:
+        silence_stdout()
+        return 0
+    except Exception as exc:
+        note(f"error: {describe_crash(exc, redact, debug=debug)}")
+        return 1

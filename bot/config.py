@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -155,8 +156,16 @@ def _llm_settings(env: Mapping[str, str]) -> LLMSettings | None:
 def _redis_url(env: Mapping[str, str]) -> str | None:
     """Read REDIS_URL; unset means the bot starts its own redis-server."""
     raw = env.get("REDIS_URL", "").strip()
+    shown = raw.split("@")[-1]  # never the password
     if raw and not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {raw.split('@')[-1]!r}")
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {shown!r}")
+    if raw.startswith(("redis://", "rediss://")):
+        try:
+            port = urlsplit(raw).port
+        except ValueError:
+            port = 0
+        if port is not None and not 1 <= port <= 65535:
+            raise ConfigError(f"REDIS_URL has a bad port: {shown!r} (a port is a number from 1 to 65535)")
     return raw or None
 
 
@@ -206,10 +215,13 @@ def _holidays(env: Mapping[str, str]) -> frozenset[date]:
 
 
 def _data_dir(env: Mapping[str, str]) -> Path:
-    """Where the bot's own Redis keeps its data: DATA_DIR, else the user's XDG data directory."""
+    """Where the bot's own Redis keeps its data: DATA_DIR, else systemd's StateDirectory, else the XDG one."""
     explicit = env.get("DATA_DIR", "").strip()
     if explicit:
         return Path(explicit).expanduser()
+    state = env.get("STATE_DIRECTORY", "").strip()  # set by systemd for a unit with StateDirectory=
+    if state:
+        return Path(state.split(":")[0])
     xdg = env.get("XDG_DATA_HOME", "").strip()
     base = Path(xdg).expanduser() if xdg else Path(env.get("HOME", "~")).expanduser() / ".local" / "share"
     return base / "arxiv-digest"
@@ -241,9 +253,12 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
-    """Read Settings from `.env` (if present) overlaid by the process environment."""
+    """Read Settings from `.env` (if present) overlaid by the process environment; an empty value means unset.
+
+    So a copied .env.example full of empty `NAME=` lines (in `.env` or systemd's EnvironmentFile=) hides nothing.
+    """
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
-        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    merged.update(os.environ)
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None and v.strip()})
+    merged.update({k: v for k, v in os.environ.items() if v.strip()})
     return settings_from_mapping(merged)

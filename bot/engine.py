@@ -21,6 +21,9 @@ FETCH_MARGIN = timedelta(minutes=30)  # arXiv's feed takes a while to show a new
 RETRY_EVERY = timedelta(minutes=10)
 MAX_RETRY_WAIT = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(hours=8)  # a day still missing from the feed by then was not announced
+# A time set (by /time) for less than a tick ahead may have passed before the next tick schedules it: it still
+# counts for today. A chat that already has today's digest is not sent it twice (the newest-day check).
+JUST_CHANGED = timedelta(minutes=1)
 
 
 @dataclass
@@ -93,7 +96,7 @@ class DailyEngine:
         for chat in await self.state.pop_unscheduled():
             sub = await self.store.get_subscriber(chat)
             if sub is not None:
-                await self.state.set_due(chat, self._next_due(sub, now))
+                await self.state.set_due(chat, self._next_due(sub, now - JUST_CHANGED))
         queued = 0
         for chat in await self.state.due_chats(now.timestamp()):
             sub = await self.store.get_subscriber(chat)

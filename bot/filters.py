@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 
-from bot.categories import ARCHIVES, TAXONOMY_URL, archive_of, canonical_category, close_categories
+from bot.categories import (
+    ARCHIVES,
+    TAXONOMY_URL,
+    archive_of,
+    canonical_category,
+    close_categories,
+    mistyped_category,
+)
 from bot.errors import InvalidFilter
 from bot.models import Paper
 
@@ -134,14 +141,18 @@ class _RawTerm:
     negated: bool = False
     author: bool = False
     quoted: bool = False
+    category: bool = False  # given where only categories are allowed (the CLI's --categories)
 
 
-def parse_filter(text: str) -> Filter:
+def parse_filter(text: str, *, check_typos: bool = True) -> Filter:
     """Parse a user's filter text into a normalised Filter; raise InvalidFilter with a helpful message.
 
     Grammar: terms separated by whitespace or commas; each term is `[-][author:](word | "phrase")`.
     An unquoted word shaped like a category of a known archive is a category (`cs.lg`, `hep-th`,
-    `math` = all of math); anything else is a keyword. Curly quotes count as straight quotes.
+    `math` = all of math); an unquoted word shaped like a category that is none (`stats.ML`, `cs-LG`, `ml`)
+    is refused with the closest categories unless `check_typos` is off (filters stored before this check);
+    anything else is a keyword. Curly quotes count as straight quotes; the text is NFKC-normalised first,
+    so fullwidth `ｃｓ．ＬＧ` is cs.LG.
     """
     cleaned = _clean_input(text)
     if len(cleaned) > MAX_LENGTH:
@@ -149,7 +160,7 @@ def parse_filter(text: str) -> Filter:
     raw_terms = _scan(cleaned)
     if not raw_terms:
         raise InvalidFilter(f"the filter is empty; give at least one category, keyword or author, {_EXAMPLE}")
-    result = _build(raw_terms)
+    result = _build(raw_terms, check_typos=check_typos)
     if len(result.canonical()) > MAX_LENGTH:
         raise InvalidFilter(_too_long(len(result.canonical())))
     return result
@@ -162,7 +173,7 @@ def filter_from_options(categories: Sequence[str], keywords: Sequence[str]) -> F
     """
     codes = [c for item in categories for c in re.split(r"[\s,]+", item) if c]
     phrases = [" ".join(k.replace('"', " ").split()) for item in keywords for k in item.split(",")]
-    terms = [_RawTerm(code, code) for code in codes]
+    terms = [_RawTerm(code, code, category=True) for code in codes]
     terms += [_RawTerm(f'"{p}"', p, quoted=True) for p in phrases if p]
     if len(terms) > MAX_TERMS:
         raise InvalidFilter(_too_many_terms(len(terms)))
@@ -175,8 +186,8 @@ def filter_from_options(categories: Sequence[str], keywords: Sequence[str]) -> F
 
 
 def _clean_input(text: str) -> str:
-    """The text with curly quotes straightened and invisible control characters dropped, stripped."""
-    straightened = text.translate(_SMART_QUOTES)
+    """The text NFKC-normalised, curly quotes straightened and invisible control characters dropped, stripped."""
+    straightened = unicodedata.normalize("NFKC", text).translate(_SMART_QUOTES)
     visible = (ch for ch in straightened if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf"))
     return "".join(visible).strip()
 
@@ -230,7 +241,7 @@ def _scan_count(text: str) -> list[str]:
     return [t for t in re.split(r"[\s,]+", text) if t]
 
 
-def _build(raw_terms: Iterable[_RawTerm]) -> Filter:
+def _build(raw_terms: Iterable[_RawTerm], *, check_typos: bool = True) -> Filter:
     """Turn raw terms into a normalised Filter: values checked, duplicates dropped, each field sorted."""
     categories: list[str] = []
     keywords: list[str] = []
@@ -241,13 +252,15 @@ def _build(raw_terms: Iterable[_RawTerm]) -> Filter:
         if term.author:
             _check_author(term, value)
             authors.append(value)
-        elif not term.quoted and _looks_like_category(value):
+        elif term.category or (not term.quoted and _looks_like_category(value)):
             if term.negated:
                 raise InvalidFilter(
                     f"cannot exclude a category ({term.source}); exclusions are keywords only"
                     f' — to exclude the words, quote them: -"{value}"'
                 )
             categories.append(_known_category(value))
+        elif check_typos and not term.quoted and (close := mistyped_category(value)) is not None:
+            raise InvalidFilter(_not_a_category(term.source, value, close))
         else:
             _check_keyword(term, value)
             (excludes if term.negated else keywords).append(value)
@@ -296,9 +309,17 @@ def _known_category(value: str) -> str:
     """The canonical code of a category-shaped word; raise InvalidFilter naming close matches if unknown."""
     canonical = canonical_category(value)
     if canonical is None:
-        suggestions = ", ".join(close_categories(value))
-        raise InvalidFilter(f"unknown arXiv category '{value}'; did you mean {suggestions}? See {TAXONOMY_URL}")
+        suggestions = mistyped_category(value) or close_categories(value)
+        guess = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        raise InvalidFilter(f"unknown arXiv category '{value}'{guess} See {TAXONOMY_URL}")
     return canonical
+
+
+def _not_a_category(source: str, value: str, close: Sequence[str]) -> str:
+    """The refusal of a keyword that looks like a mistyped category, with the fix either way."""
+    guess = f"; did you mean {', '.join(close)}?" if close else f" (see {TAXONOMY_URL})."
+    quoted = ("-" if source.startswith("-") else "") + f'"{value}"'
+    return f"'{value}' is not an arXiv category{guess} To search for the word itself, quote it: {quoted}"
 
 
 def _quoted_if_needed(value: str) -> str:
@@ -308,6 +329,7 @@ def _quoted_if_needed(value: str) -> str:
         or value.startswith("-")
         or value[: len(_AUTHOR_PREFIX)].lower() == _AUTHOR_PREFIX
         or _looks_like_category(value)
+        or mistyped_category(value) is not None
     )
     return f'"{value}"' if ambiguous else value
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 
 from bot.config import Settings
 
 MASK = "********"
 QUIET_LIBRARIES = ("httpx", "httpcore", "urllib3", "arxiv", "aiohttp.access")
+# Libraries that log routine work below WARNING (APScheduler: "Running job…" every 30 s): heard only at DEBUG.
+ROUTINE_LIBRARIES = ("apscheduler",)
 _URL_PASSWORD = re.compile(r"(redis|rediss)://([^:@/]*):([^@/]+)@")
 
 
@@ -59,3 +64,27 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     for noisy in QUIET_LIBRARIES:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for routine in ROUTINE_LIBRARIES:
+        logging.getLogger(routine).setLevel(logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING)
+
+
+def describe_crash(exc: BaseException, redact: RedactSecrets, *, debug: bool) -> str:
+    """An unexpected exception as one masked line; with LOG_LEVEL=DEBUG its masked traceback follows."""
+    line = " ".join(f"unexpected {type(exc).__name__}: {exc}".split())
+    text = line + "\n" + "".join(traceback.format_exception(exc)).rstrip() if debug else line
+    return redact.redact(text)
+
+
+def install_exception_hooks(redact: RedactSecrets, *, debug: bool) -> None:
+    """Make exceptions nobody catches (main thread, other threads, `Exception ignored in …`) print masked."""
+
+    def report(exc: BaseException | None, where: str = "") -> None:
+        if exc is not None:
+            print(f"arxiv-digest: {where}{describe_crash(exc, redact, debug=debug)}", file=sys.stderr)
+
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        report(exc)
+
+    sys.excepthook = excepthook
+    sys.unraisablehook = lambda unraisable: report(unraisable.exc_value, "ignored in clean-up: ")
+    threading.excepthook = lambda args: report(args.exc_value, f"in thread {args.thread.name if args.thread else ''}: ")

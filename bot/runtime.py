@@ -11,6 +11,7 @@ import httpx
 
 from bot.arxiv_source import ArxivClient
 from bot.config import Settings
+from bot.errors import StoreUnavailable
 from bot.local_redis import ensure_local_redis, stop_local_redis
 from bot.service import DigestService
 from bot.store import Store
@@ -37,7 +38,13 @@ async def redis_store(settings: Settings) -> AsyncIterator[Store]:
     server = None
     url = settings.redis_url
     if url is None:
-        url, server = ensure_local_redis(settings.data_dir)
+        try:
+            url, server = ensure_local_redis(settings.data_dir)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"cannot use the data directory {settings.data_dir} ({exc.strerror or exc}): set DATA_DIR to a "
+                "directory this user can write, or REDIS_URL to a Redis server"
+            ) from None
         log.info("no REDIS_URL set: using the bot's own redis-server, data in %s", settings.data_dir / "redis")
     store = Store.from_url(url)
     try:

@@ -14,7 +14,9 @@ from bot.filters import Filter
 DEFAULT_TIME = time(9, 0)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 MAX_FILTERS = 20
-_HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3])[:：]([0-5]\d)$", re.ASCII)
+# Zone files that are no place a reader lives in: the machine's own zone, a placeholder, and copies of others.
+_NOT_TIMEZONES = frozenset({"localtime", "factory", "posixrules"})
 
 
 class Lang(Enum):
@@ -26,7 +28,7 @@ class Lang(Enum):
 
 
 class InvalidSetting(DigestError):
-    """A /time, /lang or similar argument that cannot be used."""
+    """A /time, /lang or similar argument that cannot be used; its message is in Chinese and English."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,10 @@ class Subscriber:
         if new in self.filters:
             return self
         if len(self.filters) >= MAX_FILTERS:
-            raise InvalidSetting(f"a chat can hold at most {MAX_FILTERS} filters; remove one with /unsubscribe <n>")
+            raise InvalidSetting(
+                f"一个聊天最多 {MAX_FILTERS} 个过滤器，请先用 /unsubscribe <n> 删除一个。 · "
+                f"a chat can hold at most {MAX_FILTERS} filters; remove one with /unsubscribe <n>"
+            )
         return replace(self, filters=(*self.filters, new))
 
 
@@ -71,21 +76,27 @@ def parse_time(text: str) -> time:
     """Read an HH:MM delivery time."""
     match = _HHMM.match(text.strip())
     if not match:
-        raise InvalidSetting(f"{text[:20]!r} is not a time; use HH:MM, for example 09:00 or 21:30")
+        raise InvalidSetting(
+            f"{text[:20]!r} 不是有效时间，请用 HH:MM，例如 09:00 或 21:30。 · "
+            f"{text[:20]!r} is not a time; use HH:MM, for example 09:00 or 21:30"
+        )
     return time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_timezone(text: str) -> str:
     """Check an IANA timezone name such as Asia/Shanghai or Europe/Berlin and return its canonical spelling."""
     name = text.strip()
-    if len(name) <= 64 and ".." not in name and not name.startswith("/"):
-        for candidate in (name, *(z for z in available_timezones() if z.lower() == name.lower())):
+    if len(name) <= 64 and name.lower() not in _NOT_TIMEZONES:
+        for candidate in (z for z in sorted(available_timezones()) if z.lower() == name.lower()):
             try:
                 ZoneInfo(candidate)
             except (ZoneInfoNotFoundError, ValueError):
                 continue
             return candidate
-    raise InvalidSetting(f"{name[:40]!r} is not an IANA timezone; use a name like Asia/Shanghai or Europe/Berlin")
+    raise InvalidSetting(
+        f"{name[:40]!r} 不是 IANA 时区，请用 Asia/Shanghai 或 Europe/Berlin 这样的名称。 · "
+        f"{name[:40]!r} is not an IANA timezone; use a name like Asia/Shanghai or Europe/Berlin"
+    )
 
 
 def parse_lang(text: str) -> Lang:
@@ -93,4 +104,7 @@ def parse_lang(text: str) -> Lang:
     try:
         return Lang(text.strip().lower())
     except ValueError:
-        raise InvalidSetting("choose one of: zh (中文), en (English), both (双语)") from None
+        raise InvalidSetting(
+            f"{text.strip()[:20]!r} 不是可选语言，请选 zh（中文）、en（英文）或 both（双语）。 · "
+            f"{text.strip()[:20]!r} is not a language; choose zh (Chinese), en (English) or both"
+        ) from None

@@ -40,7 +40,7 @@ def subscriber_from_json(obj: object, index: int) -> Subscriber:
             raise InvalidTransferFile(f"{where}.chat must look like telegram:12345")
         return Subscriber(
             chat=ChatRef(platform, chat_id),
-            filters=tuple(parse_filter(str(text)) for text in obj.get("filters", [])),
+            filters=tuple(parse_filter(str(text), check_typos=False) for text in obj.get("filters", [])),
             delivery_time=parse_time(str(obj.get("time", "09:00"))),
             timezone=parse_timezone(str(obj.get("timezone", "Asia/Shanghai"))),
             lang=parse_lang(str(obj.get("lang", "both"))),

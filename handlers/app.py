@@ -20,6 +20,7 @@ from bot.subscribers import ChatRef
 from handlers.commands import Broadcaster, Commands
 from handlers.console import run_console
 from handlers.discord_bot import DiscordAdapter
+from handlers.startup import start_discord, start_telegram
 from handlers.telegram_bot import TelegramAdapter
 
 log = logging.getLogger(__name__)
@@ -74,14 +75,14 @@ async def start_senders(
     if settings.telegram_bot_token:
         telegram = TelegramAdapter(commands, runtime.store, settings.telegram_bot_token, settings.telegram_api_url,
                                    max_rate=settings.telegram_max_rate)
-        await telegram.start(polling=polling)
+        await start_telegram(telegram, settings, polling)
         stack.push_async_callback(telegram.stop)
         senders["telegram"] = telegram
     if settings.discord_bot_token:
         discord = DiscordAdapter(commands, runtime.store, settings.discord_bot_token,
                                  guild_id=settings.discord_guild_id,
                                  message_content=settings.discord_message_content)
-        await discord.start(gateway=polling)
+        await start_discord(discord, settings, polling)
         stack.push_async_callback(discord.stop)
         senders["discord"] = discord
     return senders

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
+from bot.arxiv_source import parse_arxiv_id
 from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound, SourceUnavailable
-from bot.filters import parse_filter
+from bot.filters import Filter, parse_filter
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState
@@ -32,28 +35,54 @@ Broadcaster = Callable[[str], Awaitable[int]]
 
 @dataclass(frozen=True)
 class Incoming:
-    """A message a user sent: where, who, what, and how to ask whether they may manage the chat."""
+    """A message a user sent: where, who, what, and how to ask whether they may manage the chat.
+
+    `prefixes` are the characters that start a command on this platform (`!` only where it is documented);
+    `bot_username` is the bot's own name, so that `/stop@otherbot` in a group is left to the other bot.
+    """
 
     chat: ChatRef
     user_id: str
     text: str
     is_group: bool = False
     can_manage: Callable[[], Awaitable[bool]] | None = None
+    prefixes: str = "/!"
+    bot_username: str | None = None
 
 
-def split_command(text: str) -> tuple[str, str] | None:
-    """Split `/name@bot args` or `!name args` into (name, args); None when the text is no command."""
-    text = text.strip()
-    if not text or text[0] not in "/!":
+class Command(NamedTuple):
+    """A command as typed: its name, its arguments, and the bot it was addressed to (`/stop@name`), if any."""
+
+    name: str
+    args: str
+    target: str = ""
+
+
+def split_command(text: str, prefixes: str = "/!") -> Command | None:
+    """Split `/name@bot args` (any whitespace after the name) into a Command; None when the text is no command.
+
+    The text is NFKC-normalised first, so fullwidth letters and digits and a no-break space read as typed.
+    """
+    text = unicodedata.normalize("NFKC", text).strip()
+    if not text or text[0] not in prefixes:
         return None
-    head, _, args = text[1:].partition(" ")
-    name = head.split("@", 1)[0].strip().lower()
-    return name, args.strip()
+    parts = text[1:].split(maxsplit=1)
+    head, args = (parts[0], parts[1] if len(parts) > 1 else "") if parts else ("", "")
+    name, _, target = head.partition("@")
+    return Command(name.lower(), args.strip(), target)
+
+
+def describe_filter(number: int, f: Filter) -> str:
+    """One numbered filter as /list shows it, with a line saying which terms are categories, keywords, ..."""
+    kinds = [f"{label}: {', '.join(getattr(f, field))}" for label, field in texts.TERM_KINDS if getattr(f, field)]
+    if not f.categories:
+        kinds.insert(0, f"{texts.TERM_KINDS[0][0]}: {texts.ALL_OF_ARXIV}")
+    return f"{number}. {f.canonical()}\n   " + " | ".join(kinds)
 
 
 def describe(sub: Subscriber) -> str:
     """The subscription as /list shows it: numbered filters, then the settings."""
-    lines = [f"{n}. {f.canonical()}" for n, f in enumerate(sub.filters, 1)] or [texts.NO_FILTERS]
+    lines = [describe_filter(n, f) for n, f in enumerate(sub.filters, 1)] or [texts.NO_FILTERS]
     lines.append("")
     lines.append(f"推送时间 · time: {sub.delivery_time:%H:%M} {sub.timezone}")
     lines.append(f"语言 · lang: {sub.lang.value}")
@@ -86,30 +115,34 @@ class Commands:
 
     async def _dispatch(self, msg: Incoming) -> list[Reply]:
         """Parse the command, check who may run it, run it, and turn expected errors into replies."""
-        parsed = split_command(msg.text)
+        parsed = split_command(msg.text, msg.prefixes)
         if parsed is None:
-            return [] if msg.is_group else [TextReply(texts.NOT_A_COMMAND)]
-        name, args = parsed
+            return [] if msg.is_group else [TextReply(texts.NOT_A_COMMAND, error=True)]
+        name, args, target = parsed
+        if target and msg.bot_username is not None and target.lower() != msg.bot_username.lower():
+            return []  # addressed to another bot in the group
         if len(args) > MAX_COMMAND_CHARS:
-            return [TextReply(f"参数太长 · that is too long ({len(args)} characters; at most {MAX_COMMAND_CHARS}).")]
+            return [TextReply(texts.TOO_LONG.format(length=len(args), limit=MAX_COMMAND_CHARS), error=True)]
         handler = getattr(self, f"cmd_{name}", None) if name.isidentifier() else None
         if handler is None:
-            return [TextReply(texts.UNKNOWN_COMMAND.format(command="/" + name[:32]))]
+            return [TextReply(texts.UNKNOWN_COMMAND.format(command="/" + name[:32]), error=True)]
         if name in MANAGING_COMMANDS and not await self._may_manage(msg):
-            return [TextReply(texts.NOT_ALLOWED_IN_GROUP)]
+            return [TextReply(texts.NOT_ALLOWED_IN_GROUP, error=True)]
         if name in ADMIN_COMMANDS and not self._is_admin(msg):
             log.warning("%s user=%s tried /%s without being an admin", msg.chat.key, msg.user_id, name)
-            return [TextReply(texts.NOT_ALLOWED)]
+            return [TextReply(texts.NOT_ALLOWED, error=True)]
         try:
             replies: list[Reply] = await handler(msg, args)
-        except (InvalidFilter, InvalidSetting, InvalidArxivId, PaperNotFound) as exc:
-            return [TextReply(str(exc))]
+        except InvalidSetting as exc:
+            return [TextReply(str(exc), error=True)]
+        except (InvalidFilter, InvalidArxivId, PaperNotFound) as exc:
+            return [TextReply(f"{texts.ERROR_LEAD[type(exc).__name__]} · {exc}", error=True)]
         except SourceUnavailable as exc:
             log.warning("arXiv unavailable for %s: %s", msg.chat.key, exc)
-            return [TextReply(f"arXiv 暂时无法访问，请稍后再试。 · arXiv is unavailable right now ({exc}).")]
+            return [TextReply(texts.ARXIV_UNAVAILABLE.format(reason=exc))]
         except DigestError as exc:
             log.warning("command /%s failed for %s: %s", name, msg.chat.key, exc)
-            return [TextReply(f"出错了 · something went wrong: {exc}")]
+            return [TextReply(texts.SOMETHING_FAILED.format(reason=exc))]
         return replies
 
     async def _may_manage(self, msg: Incoming) -> bool:
@@ -138,7 +171,7 @@ class Commands:
     async def cmd_broadcast(self, msg: Incoming, args: str) -> list[Reply]:
         """Admins: send a text to every subscribed chat."""
         if not args:
-            return [TextReply("用法 · usage: /broadcast <text>")]
+            return [TextReply("用法 · usage: /broadcast <text>", error=True)]
         if self.broadcaster is None:
             return [TextReply("此处无法广播 · broadcasting is not available here.")]
         count = await self.broadcaster(args)
@@ -155,7 +188,7 @@ class Commands:
     async def cmd_subscribe(self, msg: Incoming, args: str) -> list[Reply]:
         """Add a topic filter to this chat's subscription."""
         if not args:
-            return [TextReply(texts.USAGE["subscribe"])]
+            return [TextReply(texts.USAGE["subscribe"], error=True)]
         topic = parse_filter(args)
         sub = await self._store.update_subscriber(msg.chat, lambda s: s.with_filter(topic))
         number = sub.filters.index(topic) + 1
@@ -168,9 +201,13 @@ class Commands:
             return [TextReply(texts.NO_FILTERS)]
         if args.lower() == "all":
             await self._store.update_subscriber(msg.chat, lambda s: replace(s, filters=()))
-            return [TextReply("已删除全部过滤器 · all filters removed.")]
-        if not args.isdigit() or not 1 <= int(args) <= len(sub.filters):
-            return [TextReply(texts.USAGE["unsubscribe"] + f"\n\n{describe(sub)}")]
+            return [TextReply(texts.ALL_REMOVED)]
+        if not (args.isascii() and args.isdigit()):
+            return [TextReply(texts.USAGE["unsubscribe"] + f"\n\n{describe(sub)}", error=True)]
+        if not 1 <= int(args) <= len(sub.filters):
+            numbers = "1" if len(sub.filters) == 1 else f"1–{len(sub.filters)}"
+            answer = texts.NO_SUCH_FILTER.format(number=args[:6], numbers=numbers)
+            return [TextReply(f"{answer}\n\n{describe(sub)}", error=True)]
         index = int(args) - 1
         removed = sub.filters[index]
         await self._store.update_subscriber(
@@ -187,7 +224,7 @@ class Commands:
         """Set the delivery time and, optionally, the timezone."""
         parts = args.split()
         if not 1 <= len(parts) <= 2:
-            return [TextReply(texts.USAGE["time"])]
+            return [TextReply(texts.USAGE["time"], error=True)]
         at = parse_time(parts[0])
         zone = parse_timezone(parts[1]) if len(parts) == 2 else None
         sub = await self._store.update_subscriber(
@@ -198,7 +235,7 @@ class Commands:
     async def cmd_lang(self, msg: Incoming, args: str) -> list[Reply]:
         """Choose Chinese, English or both."""
         if not args:
-            return [TextReply(texts.USAGE["lang"])]
+            return [TextReply(texts.USAGE["lang"], error=True)]
         lang = parse_lang(args)
         await self._store.update_subscriber(msg.chat, lambda s: replace(s, lang=lang))
         return [TextReply(f"语言已设为 · language set to {lang.value}")]
@@ -206,8 +243,13 @@ class Commands:
     async def cmd_paper(self, msg: Incoming, args: str) -> list[Reply]:
         """One paper's full bilingual abstract."""
         if not args:
-            return [TextReply(texts.USAGE["paper"])]
-        return [PaperReply(await self._service.paper(args.split()[0]))]
+            return [TextReply(texts.USAGE["paper"], error=True)]
+        wanted = parse_arxiv_id(args.split()[0]).arxiv_id
+        item = await self._service.paper(args.split()[0])
+        if item.paper.arxiv_id != wanted:
+            log.warning("%s: asked arXiv for %s, got %s", msg.chat.key, wanted, item.paper.arxiv_id)
+            return [TextReply(texts.OTHER_PAPER.format(got=item.paper.arxiv_id, wanted=wanted))]
+        return [PaperReply(item)]
 
     async def cmd_digest(self, msg: Incoming, args: str) -> list[Reply]:
         """The latest announcement's digest for this chat's filters, now."""

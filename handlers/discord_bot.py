@@ -30,12 +30,14 @@ from bot.render.discord_embeds import (
 )
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
-from handlers.commands import Commands, Incoming
-from handlers.replies import Reply, render_with
+from handlers import texts
+from handlers.commands import ADMIN_COMMANDS, Commands, Incoming
+from handlers.replies import Reply, TextReply, render_with
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
+ADMINS_ONLY = discord.Permissions(administrator=True)  # hides a command from ordinary members of a server
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 
@@ -169,6 +171,7 @@ def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
         await run(interaction, f"/lang {lang.value}")
 
     @tree.command(name="broadcast", description="管理员：群发 · admins: send a text to every subscribed chat")
+    @app_commands.default_permissions(ADMINS_ONLY)
     @app_commands.describe(text="要发送的内容 · the text to send")
     async def broadcast(interaction: Interaction, text: app_commands.Range[str, 1, 1000]) -> None:
         """/broadcast text: an administrator's message to every subscriber."""
@@ -182,7 +185,11 @@ def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
         ("help", "帮助 · help"),
         ("start", "开始 · welcome and help"),
     ]:
-        tree.add_command(app_commands.Command(name=name, description=description, callback=_plain(run, name)))
+        command: app_commands.Command[Any, Any, Any] = app_commands.Command(
+            name=name, description=description, callback=_plain(run, name)
+        )
+        command.default_permissions = ADMINS_ONLY if name in ADMIN_COMMANDS else None
+        tree.add_command(command)
 
 
 def _plain(run: Runner, name: str) -> Callable[[Interaction], Coroutine[Any, Any, None]]:
@@ -285,17 +292,25 @@ class DiscordAdapter:
     async def on_command(self, interaction: Interaction, text: str) -> None:
         """A slash command: acknowledge at once, then answer through the platform-neutral commands."""
         await interaction.response.defer(thinking=True)
-        incoming = self._incoming(interaction, text)
-        log.info("discord chat=%s command=%s", incoming.chat.chat_id, text.split(" ", 1)[0][:40])
-        await self._follow_up(interaction, await self._commands.handle(incoming), ephemeral=False)
+        log.info("discord chat=%s command=%s", interaction.channel_id, text.split(" ", 1)[0][:40])
+        await self._answer(interaction, text, ephemeral=False)
 
     async def on_button(self, interaction: Interaction, paper_id: str) -> None:
         """A paper button: that paper's bilingual abstract, seen only by the presser in a server."""
         ephemeral = interaction.guild_id is not None
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
-        incoming = self._incoming(interaction, f"/paper {paper_id}")
-        log.info("discord chat=%s button paper=%s", incoming.chat.chat_id, paper_id[:40])
-        await self._follow_up(interaction, await self._commands.handle(incoming), ephemeral=ephemeral)
+        log.info("discord chat=%s button paper=%s", interaction.channel_id, paper_id[:40])
+        await self._answer(interaction, f"/paper {paper_id}", ephemeral=ephemeral)
+
+    async def _answer(self, interaction: Interaction, text: str, *, ephemeral: bool) -> None:
+        """Run a deferred interaction's command and always end in a follow-up: an apology if anything fails."""
+        try:
+            replies = await self._commands.handle(self._incoming(interaction, text))
+            await self._follow_up(interaction, replies, ephemeral=ephemeral)
+        except Exception as exc:  # whatever failed, the user must not be left on "thinking…"
+            log.error("discord chat=%s: answer failed: %s: %s", interaction.channel_id, type(exc).__name__, exc)
+            with contextlib.suppress(discord.DiscordException, aiohttp.ClientError, OSError):
+                await interaction.followup.send(texts.FALLBACK, ephemeral=True)
 
     async def on_message(self, message: discord.Message) -> None:
         """A text message: `!paper ...` in servers (needs the message-content intent), any text in DMs."""
@@ -321,15 +336,18 @@ class DiscordAdapter:
         await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
 
     async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:
-        """Send the replies as followups of a deferred interaction (the first fills the "thinking…" message)."""
+        """Send the replies as followups of a deferred interaction (the first fills the "thinking…" message).
+
+        In a server, refusals and input errors are seen only by the user who typed: the public "thinking…"
+        message is deleted and the answer follows as an ephemeral message.
+        """
         messages = [m for reply in replies for m in render_reply(reply)]
-        try:
-            if not messages:
-                await interaction.delete_original_response()
-            for message in messages:
-                await interaction.followup.send(**message_kwargs(message), ephemeral=ephemeral)
-        except discord.HTTPException as exc:
-            log.error("discord chat=%s: answer refused: %s %s", interaction.channel_id, exc.status, exc.text)
+        only_errors = bool(replies) and all(isinstance(r, TextReply) and r.error for r in replies)
+        private = ephemeral or (interaction.guild_id is not None and only_errors)
+        if not messages or private != ephemeral:
+            await interaction.delete_original_response()
+        for message in messages:
+            await interaction.followup.send(**message_kwargs(message), ephemeral=private)
 
     async def deliver(
         self, chat: ChatRef, digest: Digest, lang: Lang, header: str, *, skip: int, on_sent: OnSent

@@ -12,9 +12,10 @@ from bot.subscribers import Lang
 
 @dataclass(frozen=True)
 class TextReply:
-    """Plain text (adapters escape it for their markup)."""
+    """Plain text (adapters escape it for their markup); `error` marks a refusal or an input error."""
 
     text: str
+    error: bool = False  # in a Discord server only the user who typed sees it
 
 
 @dataclass(frozen=True)

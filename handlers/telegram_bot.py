@@ -32,6 +32,7 @@ from bot.models import Digest
 from bot.render.telegram_html import ChatMessage, digest_messages, paper_messages, text_messages
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
+from handlers import texts
 from handlers.commands import Commands, Incoming, split_command
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, Reply, TextReply, render_with
@@ -112,7 +113,7 @@ class TelegramAdapter:
             .build()
         )
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_message))
-        self.app.add_handler(CallbackQueryHandler(self.on_button, pattern=f"^{BUTTON_PREFIX}"))
+        self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_error_handler(self.on_error)
 
     async def start(self, polling: bool = True) -> None:
@@ -147,6 +148,8 @@ class TelegramAdapter:
             text=message.text,
             is_group=update.effective_chat.type != ChatType.PRIVATE,
             can_manage=lambda: self._is_manager(message),
+            prefixes="/",  # `!` commands are a Discord feature; here they are not commands
+            bot_username=self.app.bot.username,
         )
         log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
         if (split_command(message.text) or ("", ""))[0] in SLOW_COMMANDS:
@@ -165,13 +168,16 @@ class TelegramAdapter:
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A paper button was pressed: acknowledge it and send that paper's bilingual abstract."""
         query = update.callback_query
-        if query is None or query.data is None:
+        if query is None:
+            return
+        if not (query.data or "").startswith(BUTTON_PREFIX):
+            await query.answer(texts.STALE_BUTTON)  # a button the bot did not make: stop its spinner all the same
             return
         await query.answer()
         chat = update.effective_chat
         if chat is None:
             return
-        paper_id = query.data.removeprefix(BUTTON_PREFIX)
+        paper_id = (query.data or "").removeprefix(BUTTON_PREFIX)
         incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
                             is_group=chat.type != ChatType.PRIVATE)
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])

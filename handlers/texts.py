@@ -46,3 +46,28 @@ STOPPED = (
 NOTHING_TO_STOP = "本聊天没有订阅。 · This chat has no subscription."
 NOT_ALLOWED = "无权使用此命令。 · Not allowed: this command is for the bot's administrators."
 FALLBACK = "出错了，请稍后再试。 · Something went wrong; please try again later."
+TOO_LONG = "参数太长 · that is too long ({length} characters; at most {limit})."
+NO_SUCH_FILTER = (
+    "没有第 {number} 个过滤器，现有编号：{numbers}。 · There is no filter {number}; yours are numbered {numbers}."
+)
+ALL_REMOVED = "已删除全部过滤器 · all filters removed."
+ARXIV_UNAVAILABLE = "arXiv 暂时无法访问，请稍后再试。 · arXiv is unavailable right now ({reason})."
+SOMETHING_FAILED = "出错了 · something went wrong: {reason}"
+OTHER_PAPER = (
+    "arXiv 返回了另一篇论文（{got}），而不是 {wanted}，请稍后再试。 · arXiv answered with another paper ({got}) "
+    "instead of {wanted}; please try again later: https://arxiv.org/abs/{wanted}"
+)
+# A Chinese lead-in for each kind of input error whose detail (shared with the command line) is in English.
+ERROR_LEAD = {
+    "InvalidFilter": "过滤器有误",
+    "InvalidArxivId": "无效的 arXiv 编号或链接",
+    "PaperNotFound": "arXiv 上没有这篇论文",
+}
+TERM_KINDS = (
+    ("分类 categories", "categories"),
+    ("关键词 keywords", "keywords"),
+    ("作者 authors", "authors"),
+    ("排除 excluding", "excludes"),
+)
+ALL_OF_ARXIV = "全部 arXiv · all of arXiv"
+STALE_BUTTON = "这个按钮已失效。 · This button no longer works."

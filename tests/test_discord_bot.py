@@ -23,11 +23,13 @@ from bot.service import DigestService
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers.app import start_senders
-from handlers.commands import Commands
+from handlers.commands import Commands, Incoming
 from handlers.discord_bot import DiscordAdapter, PaperButton
+from handlers.replies import Reply
 from tests.fakes.discord_server import (  # noqa: F401  (the `fake_discord` fixture)
     DEFAULT_TOKEN,
     EPHEMERAL,
+    EVERYONE_PERMISSIONS,
     MANAGE_CHANNELS,
     MANAGE_GUILD,
     FakeDiscord,
@@ -381,3 +383,51 @@ def test_a_malformed_guild_id_is_named(raw: str) -> None:
         settings_from_mapping({"DISCORD_GUILD_ID": raw})
     assert settings_from_mapping({"DISCORD_GUILD_ID": f" {GUILD} "}).discord_guild_id == GUILD
     assert settings_from_mapping({}).discord_guild_id is None
+
+
+async def test_admin_commands_are_hidden_from_ordinary_members(
+    adapter: DiscordAdapter, discord_api: FakeDiscord
+) -> None:
+    """/stats and /broadcast are registered for administrators only; every other command for everyone."""
+    registered = {c["name"]: c.get("default_member_permissions") for c in discord_api.commands["global"]}
+    assert registered.pop("stats") == registered.pop("broadcast") == discord.Permissions(administrator=True).value
+    assert set(registered.values()) == {None}
+
+
+async def test_refusals_in_a_server_are_seen_only_by_the_user(
+    adapter: DiscordAdapter, discord_api: FakeDiscord
+) -> None:
+    """A member's refused /subscribe and a mistyped filter are ephemeral in a server; /paper stays public."""
+    for options, needle in [({"filter": "cs.LG"}, "administrators"), ({"filter": "stats.ML"}, "stat.ML")]:
+        permissions = MANAGE_CHANNELS if "stats" in options["filter"] else EVERYONE_PERMISSIONS
+        payload = discord_api.slash("subscribe", options, channel_id=CHANNEL, user_id=MEMBER, guild_id=GUILD,
+                                    permissions=permissions)
+        feed(adapter, payload)
+        [answer] = await discord_api.wait_for_answers(payload["token"], 1)
+        assert needle in answer["content"] and answer["flags"] & EPHEMERAL
+    paper = discord_api.slash("paper", {"id": "2402.03478"}, channel_id=CHANNEL, user_id=MEMBER, guild_id=GUILD)
+    feed(adapter, paper)
+    [answer] = await discord_api.wait_for_answers(paper["token"], 1)
+    assert answer["flags"] == 0
+
+
+class _BrokenCommands(Commands):
+    """Commands with a bug: every answer fails (as an unexpected error in rendering or sending would)."""
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        raise RuntimeError("a bug")
+
+
+async def test_any_failure_after_deferring_ends_in_a_follow_up(
+    discord_api: FakeDiscord, service: DigestService, store: Store
+) -> None:
+    """Whatever fails after "thinking…", the user gets an apology instead of a spinner that never ends."""
+    adapter = DiscordAdapter(_BrokenCommands(service, store), store, Secret(DEFAULT_TOKEN))
+    await adapter.login(sync_commands=True)
+    try:
+        payload = discord_api.slash("list", channel_id=DM, user_id=USER)
+        feed(adapter, payload)
+        [answer] = await discord_api.wait_for_answers(payload["token"], 1)
+        assert "Something went wrong" in answer["content"]
+    finally:
+        await adapter.stop()

@@ -218,3 +218,31 @@ async def test_many_chats_at_once_stay_under_telegrams_overall_limit(store: Stor
     assert set(results) == {SendResult.SENT}
     assert len(telegram.sent) == 90
     assert telegram.limit_violations == []
+
+
+async def test_commands_for_another_bot_and_bang_commands_are_not_answered(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter, store: Store
+) -> None:
+    """`/stop@otherbot` in a group is left alone, and `!paper` is no command on Telegram (only on Discord)."""
+    fake_telegram.set_member_status(GROUP, 12, "administrator")
+    fake_telegram.user_sends(GROUP, "/subscribe cs.LG", user_id=12, chat_type="group")
+    await fake_telegram.wait_for_sent_to(GROUP, 1)
+    fake_telegram.user_sends(GROUP, "/stop@otherbot", user_id=12, chat_type="group")
+    fake_telegram.user_sends(USER, "!paper 2402.03478")
+    [reply] = await fake_telegram.wait_for_sent_to(USER, 1)
+    assert "中文：" not in reply["text"] and "/paper 2402.03478" in reply["text"]
+    assert len(fake_telegram.sent_to(GROUP)) == 1
+    assert await store.get_subscriber(ChatRef("telegram", str(GROUP))) is not None
+
+
+async def test_a_button_the_bot_did_not_make_is_answered(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """Pressing a button whose data the bot does not know stops its spinner with a short note."""
+    fake_telegram.user_sends(USER, "/help")
+    [help_message] = await fake_telegram.wait_for_sent_to(USER, 1)
+    fake_telegram.user_presses(USER, help_message["message_id"], "vote:42")
+    for _ in range(100):
+        if fake_telegram.callback_answers:
+            break
+        await asyncio.sleep(0.05)
+    [answer] = fake_telegram.callback_answers
+    assert "no longer works" in str(answer.get("text"))

@@ -27,7 +27,7 @@ def subscriber_from_fields(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscrib
     """Rebuild a subscription from its Redis hash."""
     return Subscriber(
         chat=chat,
-        filters=tuple(parse_filter(text) for text in json.loads(fields.get("filters", "[]"))),
+        filters=tuple(parse_filter(text, check_typos=False) for text in json.loads(fields.get("filters", "[]"))),
         delivery_time=parse_time(fields.get("time", "09:00")),
         timezone=fields.get("tz", "Asia/Shanghai"),
         lang=Lang(fields.get("lang", "both")),
