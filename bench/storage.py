@@ -58,7 +58,7 @@ async def _subscriptions(store: Store, size: int) -> list[Row]:
 
 
 async def _history(store: Store, chats: int, papers_per_day: int) -> Row:
-    """Memory added by SEEN_DAYS of delivery records (delivered keys and the seen-papers sets) per chat."""
+    """Memory added by SEEN_DAYS of delivery records (the per-chat records hash and seen-papers set) per chat."""
     await store.redis.flushall()
     state = DeliveryState(store.redis)
     await state.ensure_group()
@@ -79,7 +79,7 @@ async def _history(store: Store, chats: int, papers_per_day: int) -> Row:
     return Row(
         NAME, f"{fmt_count(chats)} chats × {len(days)} digests of {papers_per_day} papers",
         "delivery history per chat", f"{per / 1024:,.0f} KiB",
-        note=f"delivered:* keys + seen:* sorted sets after {SEEN_DAYS} days (weekdays); not part of the 1 KiB target",
+        note=f"records:* hashes + seen:* sorted sets after {SEEN_DAYS} days (weekdays); not part of the 1 KiB target",
     )
 
 

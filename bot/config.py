@@ -75,6 +75,7 @@ class Settings:
     telegram_max_rate: int = 30
     delivery_claim_idle: float = 60.0
     delivery_max_attempts: int = 5
+    delivery_concurrency: int = 100
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     admin_ids: frozenset[str] = frozenset()
@@ -246,6 +247,7 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         telegram_max_rate=_positive_int(env, "TELEGRAM_MAX_RATE", 30),
         delivery_claim_idle=_non_negative_float(env, "DELIVERY_CLAIM_IDLE", 60.0) or 60.0,
         delivery_max_attempts=_positive_int(env, "DELIVERY_MAX_ATTEMPTS", 5),
+        delivery_concurrency=_positive_int(env, "DELIVERY_CONCURRENCY", 100),
         metrics_port=_port(env, "METRICS_PORT"),
         metrics_host=env.get("METRICS_HOST", "").strip() or "127.0.0.1",
         admin_ids=_admin_ids(env),

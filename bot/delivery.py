@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -21,7 +24,8 @@ from bot.subscribers import ChatRef, Lang, Subscriber
 
 log = logging.getLogger(__name__)
 LISTINGS_KEPT = 3  # the days a worker keeps parsed in memory
-Matches = dict[tuple[str, str], list[Paper]]  # (chat key, day) -> the chat's matching papers that day
+MIN_LEASE_MS = 1000
+Matches = dict[tuple[str, str], list[Paper]]  # (queued chat key, day) -> the chat's matching papers that day
 
 
 class SendResult(Enum):
@@ -35,13 +39,20 @@ class SendResult(Enum):
 OnSent = Callable[[int], Awaitable[None]]
 
 
+class ChatUnsubscribed(Exception):
+    """Raised by on_sent when the chat unsubscribed during its delivery: adapters let it end the sending."""
+
+
 class Sender(Protocol):
     """A platform adapter's way of pushing a digest to one chat."""
 
     async def deliver(
         self, chat: ChatRef, digest: Digest, lang: Lang, header: str, *, skip: int, on_sent: OnSent
     ) -> SendResult:
-        """Send the digest's messages after the first `skip`, calling on_sent(n) after the n-th message."""
+        """Send the digest's messages after the first `skip`, calling on_sent(n) after the n-th message.
+
+        on_sent may raise ChatUnsubscribed (a /stop during the delivery): the adapter lets it propagate.
+        """
 
     async def send_text(self, chat: ChatRef, text: str) -> SendResult:
         """Send a plain text (an administrator's broadcast)."""
@@ -62,7 +73,12 @@ def digest_header(day: str, count: int, skipped: int, translations_on: bool) -> 
 
 @dataclass
 class DeliveryWorker:
-    """Takes deliveries from the stream (and those a dead worker left), sends them, acknowledges them."""
+    """Takes deliveries from the stream (and those a dead worker left), sends them, acknowledges them.
+
+    Each delivery it holds is leased to it in Redis and the lease is renewed while it sends, however long that
+    takes (a group digest at 3 s a message, a long RetryAfter): only a worker that stopped renewing (it died) has
+    its deliveries taken over, about `claim_idle_ms` after its last renewal.
+    """
 
     store: Store
     state: DeliveryState
@@ -71,30 +87,88 @@ class DeliveryWorker:
     consumer: str
     claim_idle_ms: int = 60_000
     max_attempts: int = 5
-    batch: int = 16
+    batch: int = 16  # deliveries handled together by work_once
+    concurrency: int = 100  # deliveries in flight at once in run(): enough slow chats to fill the overall rate
     stats: Stats | None = None
     clock: Clock = utc_now
     _group_ready: bool = False
     _listings: dict[str, Listing] = field(default_factory=dict)
+    _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # entry id -> the task sending it
+
+    @property
+    def lease_ms(self) -> int:
+        """How long a lease lasts without renewal: the claim idle time (at least a second)."""
+        return max(self.claim_idle_ms, MIN_LEASE_MS)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set."""
+        """Work until `stop` is set, keeping up to `concurrency` deliveries in flight; then let them finish."""
         log.info("delivery worker %s started", self.consumer)
-        while not stop.is_set():
-            await self.work_once(block_ms=1000)
+        async with self._leases_renewed():
+            while not stop.is_set():
+                if len(self._held) >= self.concurrency:
+                    await asyncio.wait(set(self._held.values()), return_when=asyncio.FIRST_COMPLETED)
+                    continue
+                await self._start(self.concurrency - len(self._held), block_ms=1000)
+            if self._held:
+                await asyncio.wait(set(self._held.values()))
 
     async def work_once(self, block_ms: int = 0) -> int:
         """Handle one batch: stale deliveries first, then new ones; returns how many were handled."""
+        async with self._leases_renewed():
+            started = await self._start(self.batch, block_ms)
+            if started:
+                await asyncio.wait(started)
+        return len(started)
+
+    async def _start(self, count: int, block_ms: int) -> list[asyncio.Task[None]]:
+        """Take up to `count` deliveries (a dead worker's first, then new ones) and start sending them."""
         if not self._group_ready:
             await self.state.ensure_group()
             self._group_ready = True
-        batch = await self.state.claim_stale(self.consumer, self.claim_idle_ms, self.batch)
+        batch = await self.state.claim_stale(self.consumer, self.claim_idle_ms, count, self.lease_ms)
         if not batch:
-            batch = await self.state.read(self.consumer, self.batch, block_ms)
-        if batch:
-            matches = await self._match_batch(batch)
-            await asyncio.gather(*(self._handle_safely(d, matches) for d in batch))
-        return len(batch)
+            batch = await self.state.read(self.consumer, count, block_ms, self.lease_ms)
+        if not batch:
+            return []
+        matches = await self._match_batch(batch)
+        tasks = []
+        for delivery in batch:
+            task = asyncio.create_task(self._handle_safely(delivery, matches))
+            self._held[delivery.entry_id] = task
+            task.add_done_callback(functools.partial(self._done, delivery.entry_id))
+            tasks.append(task)
+        return tasks
+
+    def _done(self, entry_id: str, task: asyncio.Task[None]) -> None:
+        """Free a delivery's slot when its task ends."""
+        if self._held.get(entry_id) is task:
+            del self._held[entry_id]
+
+    @asynccontextmanager
+    async def _leases_renewed(self) -> AsyncIterator[None]:
+        """Renew the leases of the deliveries this worker holds, every third of a lease, while inside."""
+        renewer = asyncio.create_task(self._renew_leases())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew_leases(self) -> None:
+        """Keep this worker's leases alive; stop sending a delivery whose lease another worker took."""
+        while True:
+            await asyncio.sleep(self.lease_ms / 3000)
+            try:
+                lost = await self.state.renew_leases(self.consumer, list(self._held), self.lease_ms)
+            except Exception as exc:  # Redis unreachable: the next round tries again
+                log.warning("delivery worker %s: cannot renew leases (%s)", self.consumer, exc)
+                continue
+            for entry_id in lost:
+                task = self._held.get(entry_id)
+                if task is not None and not task.done():
+                    log.warning("delivery %s was taken over by another worker; stopping here", entry_id)
+                    task.cancel()
 
     async def _listing(self, day: str) -> Listing | None:
         """A day's listing, read from Redis once per worker rather than once per chat."""
@@ -111,7 +185,7 @@ class DeliveryWorker:
         """Every delivery's matching papers, in one pass over each day's listing for the whole batch."""
         filters_by_day: dict[str, dict[str, tuple[Filter, ...]]] = {}
         for delivery in batch:
-            sub = await self.store.get_subscriber(delivery.chat)
+            sub = await self.store.get_subscriber(await self.state.current_chat(delivery.chat))
             if sub is not None:
                 filters_by_day.setdefault(delivery.day, {})[delivery.chat.key] = sub.filters
         matches: Matches = {}
@@ -129,10 +203,13 @@ class DeliveryWorker:
         except Exception:
             log.exception("%s day=%s: delivery failed (attempt %d)", delivery.chat.key, delivery.day,
                           delivery.attempts)
+        finally:  # a no-op once acknowledged; an unfinished delivery is retried after the claim idle time
+            with contextlib.suppress(Exception):  # Redis unreachable: the lease simply expires
+                await self.state.release_lease(self.consumer, delivery.entry_id)
 
     async def handle(self, delivery: QueuedDelivery, matches: Matches) -> None:
-        """Send one chat its digest for one day, exactly once."""
-        chat, day = delivery.chat, delivery.day
+        """Send one chat its digest for one day, exactly once (to its new id if the group migrated meanwhile)."""
+        chat, day = await self.state.current_chat(delivery.chat), delivery.day
         if delivery.attempts > self.max_attempts:
             log.error("%s day=%s: moved aside after %d attempts", chat.key, day, delivery.attempts - 1)
             await self.state.bury(delivery, f"failed {delivery.attempts - 1} times")
@@ -142,11 +219,11 @@ class DeliveryWorker:
         if sub is None or await self.state.is_delivered(chat, day):
             await self.state.ack(delivery)
             return
-        digest = await self._digest_for(chat, day, matches.get((chat.key, day), []))
+        digest = await self._digest_for(chat, day, matches.get((delivery.chat.key, day), []))
         if digest is None or not digest.items:
             await self.state.finish(delivery, [])
             return
-        await self._send(delivery, sub, digest)
+        await self._send(delivery, chat, sub, digest)
 
     async def _digest_for(self, chat: ChatRef, day: str, matched: list[Paper]) -> Digest | None:
         """The chat's digest for the day: its filters' matches, minus papers it already received."""
@@ -158,9 +235,9 @@ class DeliveryWorker:
         items = await self.service.cached_items(papers)
         return Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
 
-    async def _send(self, delivery: QueuedDelivery, sub: Subscriber, digest: Digest) -> None:
+    async def _send(self, delivery: QueuedDelivery, chat: ChatRef, sub: Subscriber, digest: Digest) -> None:
         """Push the digest through the chat's platform and record the outcome."""
-        chat, day = delivery.chat, delivery.day
+        day = delivery.day
         sender = self.senders.get(chat.platform)
         if sender is None:
             log.warning("%s day=%s: no %s adapter in this process; leaving it for another", chat.key, day,
@@ -169,10 +246,16 @@ class DeliveryWorker:
         header = digest_header(day, len(digest.items), delivery.skipped, self.service.translations_on)
 
         async def on_sent(count: int) -> None:
-            await self.state.set_progress(chat, day, count)
+            if not await self.state.set_progress(chat, day, count):
+                raise ChatUnsubscribed(chat.key)
 
         skip = await self.state.progress(chat, day)
-        result = await sender.deliver(chat, digest, sub.lang, header, skip=skip, on_sent=on_sent)
+        try:
+            result = await sender.deliver(chat, digest, sub.lang, header, skip=skip, on_sent=on_sent)
+        except ChatUnsubscribed:
+            log.info("%s day=%s: unsubscribed during its delivery; the rest is not sent", chat.key, day)
+            await self.state.ack(delivery)
+            return
         if result is SendResult.SENT:
             await self.state.finish(delivery, [item.paper.arxiv_id for item in digest.items])
             log.info("%s day=%s: digest sent (%d papers)", chat.key, day, len(digest.items))

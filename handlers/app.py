@@ -94,7 +94,7 @@ def build_worker(runtime: Runtime, senders: dict[str, Sender]) -> DeliveryWorker
     return DeliveryWorker(
         store=runtime.store, state=DeliveryState(runtime.store.redis), service=runtime.service, senders=senders,
         consumer=process_name(), claim_idle_ms=int(settings.delivery_claim_idle * 1000),
-        max_attempts=settings.delivery_max_attempts,
+        max_attempts=settings.delivery_max_attempts, concurrency=settings.delivery_concurrency,
     )
 
 

@@ -5,43 +5,28 @@ from __future__ import annotations
 import asyncio
 import os
 from collections import Counter
-from datetime import date, time
+from datetime import date
 from pathlib import Path
 
 from bot.arxiv_source import parse_rss
 from bot.delivery import DeliveryWorker
-from bot.filters import parse_filter
 from bot.redis_server import RedisServer, free_port
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.delivery import DeliveryState
-from bot.subscribers import ChatRef, Lang, Subscriber
-from tests.cli_runner import ARXIV_DIGEST, base_env
-from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+from bot.subscribers import ChatRef
+from tests.fakes.telegram_server import FakeTelegram, fixture_fake_telegram  # noqa: F401
 from tests.test_delivery import RecordingSender, feed_for
+from tests.worker_processes import (
+    FOUR_MESSAGES,
+    deliver_with_worker,
+    kill_mid_send,
+    listing_of,
+    queue_day,
+    start_worker,
+    worker_env,
+)
 
 DAY = date(2024, 3, 25)
-TOPIC = parse_filter("cs.LG stat.ML")
-
-
-async def _prepare(store: Store, chats: list[ChatRef]) -> DeliveryState:
-    """Subscribe the chats, make the day ready and queue one delivery per chat."""
-    state = DeliveryState(store.redis)
-    await state.ensure_group()
-    for chat in chats:
-        await store.save_subscriber(Subscriber(chat, (TOPIC,), time(9), "Asia/Shanghai", Lang.EN))
-    await state.save_day(DAY, parse_rss(feed_for(DAY)))
-    for chat in chats:
-        assert await state.enqueue(chat, DAY.isoformat(), 0)
-    return state
-
-
-async def _start_worker(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    """Start `arxiv-digest worker` as its own process."""
-    return await asyncio.create_subprocess_exec(
-        ARXIV_DIGEST, "worker", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def test_killed_worker_leaves_no_subscriber_without_or_with_two_digests(
@@ -55,33 +40,40 @@ async def test_killed_worker_leaves_no_subscriber_without_or_with_two_digests(
     close that window, since Telegram has no idempotency key.)
     """
     chats = [ChatRef("telegram", str(10_000 + n)) for n in range(500)]
-    state = await _prepare(store, chats)
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                   TELEGRAM_API_URL=fake_telegram.base_url, TELEGRAM_MAX_RATE="500", DELIVERY_CLAIM_IDLE="1")
-    first = await _start_worker(env, tmp_path)
+    state = await queue_day(store, chats, parse_rss(feed_for(DAY)))
+    env = worker_env(tmp_path, redis_server.url, fake_telegram, TELEGRAM_MAX_RATE="500", DELIVERY_CLAIM_IDLE="1")
+    first = await start_worker(env, tmp_path)
     await fake_telegram.wait_for_sent(150, timeout=60)
     fake_telegram.sends_open.clear()
     await asyncio.sleep(0.5)  # the worker's next sends are now in flight, unanswered
-    first.kill()
-    await first.wait()
-    delivered_before = len(fake_telegram.sent)
-    assert delivered_before < 500
-    fake_telegram.sends_open.set()
+    await kill_mid_send(first, fake_telegram)
+    assert len(fake_telegram.sent) < 500
 
-    second = await _start_worker(env, tmp_path)
-    try:
-        await fake_telegram.wait_for_sent(500, timeout=90)
-        for _ in range(100):
-            if await state.queue_depth() == 0:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        second.terminate()
-        await second.wait()
+    await deliver_with_worker(env, tmp_path, fake_telegram, state, 500)
     per_chat = Counter(str(m["chat_id"]) for m in fake_telegram.sent)
     assert set(per_chat) == {c.chat_id for c in chats}
     assert set(per_chat.values()) == {1}, [c for c, n in per_chat.items() if n != 1]
     assert await state.queue_depth() == 0
+
+
+async def test_a_killed_delivery_resumes_after_the_messages_already_sent(
+    tmp_path: Path, store: Store, redis_server: RedisServer, fake_telegram: FakeTelegram
+) -> None:
+    """A 4-message digest whose worker is killed after message 2: the next worker sends only messages 3 and 4."""
+    chat = ChatRef("telegram", "30001")
+    state = await queue_day(store, [chat], listing_of(FOUR_MESSAGES))
+    env = worker_env(tmp_path, redis_server.url, fake_telegram, DELIVERY_CLAIM_IDLE="1")
+    first = await start_worker(env, tmp_path)
+    await fake_telegram.wait_for_sent(2, timeout=60)
+    fake_telegram.sends_open.clear()  # message 3 leaves a second later (pacing) and is held unanswered
+    while len(fake_telegram.calls("sendMessage")) < 3:
+        await asyncio.sleep(0.05)
+    await kill_mid_send(first, fake_telegram)
+
+    await deliver_with_worker(env, tmp_path, fake_telegram, state, 4)
+    texts = [m["text"] for m in fake_telegram.sent_to(30001)]
+    assert len(texts) == 4 and len(set(texts)) == 4
+    assert all(sum(t.count(f"Paper {n} on") for t in texts) == 1 for n in range(FOUR_MESSAGES))
 
 
 async def test_redis_restart_with_aof_loses_nothing(tmp_path: Path, service: DigestService) -> None:
@@ -91,7 +83,7 @@ async def test_redis_restart_with_aof_loses_nothing(tmp_path: Path, service: Dig
     store = Store.from_url(server.url)
     try:
         chats = [ChatRef("telegram", str(n)) for n in range(1, 41)]
-        state = await _prepare(store, chats)
+        state = await queue_day(store, chats, parse_rss(feed_for(DAY)))
         sender = RecordingSender()
         worker = DeliveryWorker(store, state, service, {"telegram": sender}, "w", claim_idle_ms=0, batch=10)
         await worker.work_once()

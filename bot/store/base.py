@@ -23,16 +23,18 @@ from bot.store.codec import (
     subscriber_fields,
     subscriber_from_fields,
 )
+from bot.store.delivery_scripts import MOVE_CHAT
 from bot.store.keys import (
     DUE_KEY,
     LISTING_TTL_SECONDS,
+    MOVED_TTL_SECONDS,
     PAPER_TTL_SECONDS,
     SUBSCRIBERS_KEY,
     UNSCHEDULED_KEY,
     WAITING_KEY,
+    chat_keys,
     listing_key,
     paper_key,
-    seen_key,
     subscriber_key,
     translation_key,
 )
@@ -48,6 +50,7 @@ class Store:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
+        self._move_chat = client.register_script(MOVE_CHAT)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -157,32 +160,28 @@ class Store:
                     continue
 
     async def delete_subscriber(self, chat: ChatRef) -> bool:
-        """Forget everything stored about a chat; True if there was something."""
+        """Forget everything stored about a chat (every key named after it); True if it had a subscription."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(subscriber_key(chat))
+            pipe.exists(subscriber_key(chat))
+            pipe.delete(*chat_keys(chat))
             pipe.srem(SUBSCRIBERS_KEY, chat.key)
             pipe.zrem(DUE_KEY, chat.key)
             pipe.srem(UNSCHEDULED_KEY, chat.key)
             pipe.srem(WAITING_KEY, chat.key)
-            pipe.delete(seen_key(chat))
-            deleted, *_ = await pipe.execute()
-        return bool(deleted)
+            subscribed, *_ = await pipe.execute()
+        return bool(subscribed)
 
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
-        """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup)."""
-        if not await self._redis.exists(subscriber_key(old)):
-            return
-        has_seen = await self._redis.exists(seen_key(old))
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rename(subscriber_key(old), subscriber_key(new))  # keeps settings and the last day received
-            if has_seen:
-                pipe.rename(seen_key(old), seen_key(new))
-            pipe.srem(SUBSCRIBERS_KEY, old.key)
-            pipe.sadd(SUBSCRIBERS_KEY, new.key)
-            pipe.zrem(DUE_KEY, old.key)
-            pipe.srem(WAITING_KEY, old.key)
-            pipe.sadd(UNSCHEDULED_KEY, new.key)
-            await pipe.execute()
+        """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup).
+
+        Settings, the days received, the per-day records and the papers seen move to the new id in one step, and
+        a forwarding record sends the old id's delivery in flight (its progress and its finish) to the new one.
+        """
+        old_sub, old_records, old_seen, old_moved = chat_keys(old)
+        new_sub, new_records, new_seen, _ = chat_keys(new)
+        keys = [old_sub, old_seen, old_records, new_sub, new_seen, new_records,
+                SUBSCRIBERS_KEY, DUE_KEY, WAITING_KEY, UNSCHEDULED_KEY, old_moved]
+        await self._move_chat(keys=keys, args=[old.key, new.key, MOVED_TTL_SECONDS])
 
     async def all_subscribers(self, batch: int = 500) -> list[Subscriber]:
         """Every subscription, read in pipelined batches."""

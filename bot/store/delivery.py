@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
 from bot.models import Listing
+from bot.store import delivery_scripts as lua
 from bot.store.codec import listing_from_json, listing_to_json
 from bot.store.keys import (
     DAY_TTL_SECONDS,
@@ -25,21 +27,17 @@ from bot.store.keys import (
     WAITING_KEY,
     day_listing_key,
     day_status_key,
-    delivered_key,
-    enqueued_key,
-    progress_key,
+    lease_key,
+    moved_key,
+    records_key,
     seen_key,
     subscriber_key,
 )
 from bot.subscribers import ChatRef
 
-# Queue a delivery only if this (chat, day) was never queued: the check and the XADD are one atomic step.
-_ENQUEUE_ONCE = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  return redis.call('XADD', KEYS[2], '*', 'chat', ARGV[2], 'day', ARGV[3], 'skipped', ARGV[4])
-end
-return false
-"""
+CLAIM_SCAN = 200  # pending entries looked at per take-over attempt (live workers' leased ones are skipped)
+FOLLOWED = -1  # a script's answer when the chat migrated meanwhile: follow its forwarding and run it again
+
 # Take or keep the scheduler lock: set it when free, extend it when we already hold it.
 _HOLD_LOCK = """
 local holder = redis.call('GET', KEYS[1])
@@ -82,12 +80,24 @@ def _delivery(entry_id: Any, fields: dict[Any, Any], attempts: int = 1) -> Queue
                           int(fields.get("skipped", 0)), attempts)
 
 
+def _pairs(flat: list[Any]) -> dict[Any, Any]:
+    """A stream entry's fields as a Lua script returns them: a flat list of names and values."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 class DeliveryState:
     """Typed access to the delivery engine's keys."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
+        self._enqueue_once = client.register_script(lua.ENQUEUE_ONCE)
+        self._set_progress = client.register_script(lua.SET_PROGRESS)
+        self._finish = client.register_script(lua.FINISH)
+        self._ack = client.register_script(lua.ACK)
+        self._claim = client.register_script(lua.CLAIM)
+        self._renew = client.register_script(lua.RENEW)
+        self._release = client.register_script(lua.RELEASE)
+        self._add_if_subscribed = client.register_script(lua.ADD_IF_SUBSCRIBED)
         self._hold_lock = client.register_script(_HOLD_LOCK)
 
     # ---- announcement days
@@ -147,8 +157,8 @@ class DeliveryState:
         return [ChatRef.from_key(str(k)) for k in keys or []]
 
     async def set_due(self, chat: ChatRef, at_epoch: float) -> None:
-        """Set when a chat is next due."""
-        await self._redis.zadd(DUE_KEY, {chat.key: at_epoch})
+        """Set when a chat is next due (unless it unsubscribed meanwhile)."""
+        await self._add_if_subscribed(keys=[subscriber_key(chat), DUE_KEY], args=[chat.key, repr(at_epoch)])
 
     async def due_chats(self, now_epoch: float, limit: int = 1000) -> list[ChatRef]:
         """Chats whose delivery time has come."""
@@ -157,7 +167,7 @@ class DeliveryState:
 
     async def add_waiting(self, chat: ChatRef) -> None:
         """Remember a chat that was due while its expected day was still late."""
-        await self._redis.sadd(WAITING_KEY, chat.key)
+        await self._add_if_subscribed(keys=[subscriber_key(chat), WAITING_KEY], args=[chat.key, ""])
 
     async def take_waiting(self) -> list[ChatRef]:
         """Take every waiting chat (when the late day arrives, or is given up)."""
@@ -183,33 +193,52 @@ class DeliveryState:
                 raise
 
     async def enqueue(self, chat: ChatRef, day: str, skipped: int) -> bool:
-        """Queue a chat's digest for a day unless it was already queued; True if this call queued it."""
+        """Queue a subscribed chat's digest for a day unless it was already queued; True if this call queued it."""
         args: list[str | int] = [RECORD_TTL_SECONDS, chat.key, day, skipped]
-        return bool(await self._enqueue_once(keys=[enqueued_key(chat, day), QUEUE_KEY], args=args))
+        keys = [subscriber_key(chat), records_key(chat), QUEUE_KEY]
+        return bool(await self._enqueue_once(keys=keys, args=args))
 
-    async def read(self, consumer: str, count: int, block_ms: int) -> list[QueuedDelivery]:
-        """New deliveries for this consumer (waits up to block_ms for some)."""
+    async def read(self, consumer: str, count: int, block_ms: int, lease_ms: int) -> list[QueuedDelivery]:
+        """New deliveries for this consumer (waits up to block_ms for some), each leased to it for lease_ms."""
         reply: Any = await self._redis.xreadgroup(
             QUEUE_GROUP, consumer, {QUEUE_KEY: ">"}, count=count, block=block_ms or None
         )
-        return [_delivery(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries]
+        deliveries = [_delivery(entry_id, fields) for _, entries in reply or [] for entry_id, fields in entries]
+        if deliveries:  # a take-over never looks at entries idle less than a lease, so this cannot race one
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for delivery in deliveries:
+                    pipe.set(lease_key(delivery.entry_id), consumer, px=lease_ms)
+                await pipe.execute()
+        return deliveries
 
-    async def claim_stale(self, consumer: str, min_idle_ms: int, count: int) -> list[QueuedDelivery]:
-        """Take over deliveries another worker started but did not finish within min_idle_ms (it died)."""
-        pending = await self._redis.xpending_range(QUEUE_KEY, QUEUE_GROUP, min="-", max="+", count=count,
-                                                   idle=min_idle_ms)
+    async def claim_stale(self, consumer: str, min_idle_ms: int, count: int, lease_ms: int) -> list[QueuedDelivery]:
+        """Take over deliveries of dead workers: idle at least min_idle_ms and no longer leased by anyone."""
+        pending = await self._redis.xpending_range(QUEUE_KEY, QUEUE_GROUP, min="-", max="+",
+                                                   count=max(count, CLAIM_SCAN), idle=min_idle_ms)
         if not pending:
             return []
         tries = {str(p["message_id"]): int(p["times_delivered"]) + 1 for p in pending}
-        claimed: Any = await self._redis.xclaim(QUEUE_KEY, QUEUE_GROUP, consumer, min_idle_ms, list(tries))
-        return [_delivery(entry_id, fields, tries.get(str(entry_id), 1)) for entry_id, fields in claimed if fields]
+        keys = [QUEUE_KEY, *(lease_key(entry_id) for entry_id in tries)]
+        claimed: Any = await self._claim(keys=keys, args=[QUEUE_GROUP, consumer, min_idle_ms, lease_ms, count,
+                                                          *tries])
+        return [_delivery(entry_id, _pairs(flat), tries.get(str(entry_id), 1)) for entry_id, flat in claimed]
+
+    async def renew_leases(self, consumer: str, entry_ids: list[str], lease_ms: int) -> list[str]:
+        """Extend this consumer's leases on the entries it is sending; returns those it lost to another worker."""
+        if not entry_ids:
+            return []
+        keys = [QUEUE_KEY, *(lease_key(entry_id) for entry_id in entry_ids)]
+        lost: Any = await self._renew(keys=keys, args=[QUEUE_GROUP, consumer, lease_ms, *entry_ids])
+        return [str(entry_id) for entry_id in lost]
+
+    async def release_lease(self, consumer: str, entry_id: str) -> None:
+        """Give up the lease on an entry left unfinished, so it is retried after DELIVERY_CLAIM_IDLE."""
+        await self._release(keys=[lease_key(entry_id)], args=[consumer])
 
     async def ack(self, delivery: QueuedDelivery) -> None:
         """Mark a delivery handled (sent, or nothing to send) and drop it: the stream holds only unfinished work."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(QUEUE_KEY, QUEUE_GROUP, delivery.entry_id)
-            pipe.xdel(QUEUE_KEY, delivery.entry_id)
-            await pipe.execute()
+        keys = [QUEUE_KEY, lease_key(delivery.entry_id), moved_key(delivery.chat)]
+        await self._ack(keys=keys, args=[QUEUE_GROUP, delivery.entry_id])
 
     async def bury(self, delivery: QueuedDelivery, reason: str) -> None:
         """Move a delivery that keeps failing aside so it no longer blocks the queue."""
@@ -218,6 +247,7 @@ class DeliveryState:
                       maxlen=10_000, approximate=True)
             pipe.xack(QUEUE_KEY, QUEUE_GROUP, delivery.entry_id)
             pipe.xdel(QUEUE_KEY, delivery.entry_id)
+            pipe.delete(lease_key(delivery.entry_id))
             await pipe.execute()
 
     async def dead_letters(self) -> list[dict[str, str]]:
@@ -229,38 +259,62 @@ class DeliveryState:
         """Deliveries queued or in progress (acknowledged ones are deleted from the stream)."""
         return int(await self._redis.xlen(QUEUE_KEY))
 
+    async def current_chat(self, chat: ChatRef) -> ChatRef:
+        """The id a chat's deliveries go to now: its new id for a while after a group migrated, else itself."""
+        moved = await self._redis.get(moved_key(chat))
+        return chat if moved is None else ChatRef.from_key(str(moved))
+
     async def is_delivered(self, chat: ChatRef, day: str) -> bool:
         """True if this chat's digest for this day was fully sent."""
-        return bool(await self._redis.exists(delivered_key(chat, day)))
+        return bool(await self._redis.hexists(records_key(chat), f"delivered:{day}"))
 
     async def progress(self, chat: ChatRef, day: str) -> int:
         """How many messages of this digest were already sent by an earlier, interrupted attempt."""
-        value = await self._redis.get(progress_key(chat, day))
+        value = await self._redis.hget(records_key(chat), f"progress:{day}")
         return int(value or 0)
 
-    async def set_progress(self, chat: ChatRef, day: str, sent: int) -> None:
-        """Record that the first `sent` messages of this digest went out."""
-        await self._redis.set(progress_key(chat, day), sent, ex=RECORD_TTL_SECONDS)
+    async def set_progress(self, chat: ChatRef, day: str, sent: int) -> bool:
+        """Record that the first `sent` messages of this digest went out (under the chat's new id if it migrated).
+
+        False, and nothing recorded, when the chat no longer has a subscription.
+        """
+
+        async def run(to: ChatRef, forwarded: str) -> int:
+            keys = [moved_key(chat), subscriber_key(to), records_key(to)]
+            return int(await self._set_progress(keys=keys, args=[forwarded, day, sent, RECORD_TTL_SECONDS]))
+
+        return bool(await self._on_current_chat(chat, run))
 
     async def seen_papers(self, chat: ChatRef) -> set[str]:
         """Ids of the papers this chat has already received."""
         return {str(m) for m in await self._redis.zrange(seen_key(chat), 0, -1)}
 
     async def finish(self, delivery: QueuedDelivery, paper_ids: list[str]) -> None:
-        """Record a completed delivery in one step: delivered, newest day, papers seen, queue entry acknowledged."""
-        chat, day = delivery.chat, delivery.day
-        ordinal = date.fromisoformat(day).toordinal()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(delivered_key(chat, day), 1, ex=RECORD_TTL_SECONDS)
-            if await self._redis.exists(subscriber_key(chat)):
-                pipe.hset(subscriber_key(chat), "last_day", day)
-            if paper_ids:
-                pipe.zadd(seen_key(chat), dict.fromkeys(paper_ids, ordinal))
-            pipe.zremrangebyscore(seen_key(chat), "-inf", ordinal - SEEN_DAYS)
-            pipe.delete(progress_key(chat, day))
-            pipe.xack(QUEUE_KEY, QUEUE_GROUP, delivery.entry_id)
-            pipe.xdel(QUEUE_KEY, delivery.entry_id)
-            await pipe.execute()
+        """Record a completed delivery in one step: delivered, newest day, papers seen, queue entry acknowledged.
+
+        The records go to the chat's current id (a group that migrated while it was sent keeps them under its new
+        one); a chat that unsubscribed meanwhile gets no record at all, only the queue entry is dropped.
+        """
+        day = date.fromisoformat(delivery.day)
+        ordinal = day.toordinal()
+        oldest_kept = date.fromordinal(ordinal - RECORD_TTL_SECONDS // 86400).isoformat()
+
+        async def run(to: ChatRef, forwarded: str) -> int:
+            keys = [moved_key(delivery.chat), subscriber_key(to), records_key(to), seen_key(to), QUEUE_KEY,
+                    lease_key(delivery.entry_id)]
+            args: list[str | int] = [forwarded, QUEUE_GROUP, delivery.entry_id, delivery.day, ordinal,
+                                     ordinal - SEEN_DAYS, RECORD_TTL_SECONDS, oldest_kept, *paper_ids]
+            return int(await self._finish(keys=keys, args=args))
+
+        await self._on_current_chat(delivery.chat, run)
+
+    async def _on_current_chat(self, chat: ChatRef, run: Callable[[ChatRef, str], Awaitable[int]]) -> int:
+        """Run a per-chat write on the chat's current id (again if the chat migrates in between); its answer."""
+        while True:
+            to = await self.current_chat(chat)
+            answer = await run(to, "" if to == chat else to.key)
+            if answer != FOLLOWED:
+                return answer
 
     # ---- one scheduler among many processes
 

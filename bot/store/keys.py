@@ -45,12 +45,16 @@ WAITING_KEY = PREFIX + "waiting"  # chats whose delivery time came while the exp
 QUEUE_KEY = PREFIX + "deliveries"  # stream of deliveries: chat, day, skipped
 QUEUE_GROUP = "workers"
 DEAD_KEY = PREFIX + "deliveries:dead"  # deliveries that kept failing, moved aside
-ENQUEUED_KEY = PREFIX + "enqueued:{chat}:{day}"
-DELIVERED_KEY = PREFIX + "delivered:{chat}:{day}"
-PROGRESS_KEY = PREFIX + "progress:{chat}:{day}"  # how many messages of that digest are already sent
+# Everything recorded about one chat's deliveries lives in keys named after the chat, so /stop can delete them all
+# and a migrated group can take them along: its per-day records in one hash, the papers it received, and for a
+# short while after a group migrated, the id it moved to.
+RECORDS_KEY = PREFIX + "records:{chat}"  # hash: enqueued:DAY, progress:DAY (messages sent so far), delivered:DAY
 RECORD_TTL_SECONDS = 45 * 24 * 3600
 SEEN_KEY = PREFIX + "seen:{chat}"  # sorted set: paper id -> ordinal of the day it was sent
 SEEN_DAYS = 14  # long enough for cross-lists and re-announcements; 60 days cost up to 1.3 MiB a chat
+MOVED_KEY = PREFIX + "moved:{chat}"  # the chat key a migrated group moved to, for its deliveries in flight
+MOVED_TTL_SECONDS = 24 * 3600
+LEASE_KEY = PREFIX + "lease:{entry}"  # the worker sending this queue entry; renewed while it sends
 SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
 
 
@@ -64,24 +68,29 @@ def day_status_key(day: str) -> str:
     return DAY_STATUS_KEY.format(day=day)
 
 
-def enqueued_key(chat: ChatRef, day: str) -> str:
-    """Set once a chat's delivery for a day is queued: the second enqueue is a no-op."""
-    return ENQUEUED_KEY.format(chat=chat.key, day=day)
-
-
-def delivered_key(chat: ChatRef, day: str) -> str:
-    """Set once a chat's digest for a day is fully sent: a second send is impossible."""
-    return DELIVERED_KEY.format(chat=chat.key, day=day)
-
-
-def progress_key(chat: ChatRef, day: str) -> str:
-    """How many messages of a chat's digest for a day went out (a resumed delivery skips them)."""
-    return PROGRESS_KEY.format(chat=chat.key, day=day)
+def records_key(chat: ChatRef) -> str:
+    """One chat's per-day delivery records: queued, messages sent so far, fully delivered."""
+    return RECORDS_KEY.format(chat=chat.key)
 
 
 def seen_key(chat: ChatRef) -> str:
     """The papers a chat has already received."""
     return SEEN_KEY.format(chat=chat.key)
+
+
+def moved_key(chat: ChatRef) -> str:
+    """Where a migrated group's deliveries in flight continue."""
+    return MOVED_KEY.format(chat=chat.key)
+
+
+def lease_key(entry_id: str) -> str:
+    """Who is sending one queue entry: present while its worker is alive."""
+    return LEASE_KEY.format(entry=entry_id)
+
+
+def chat_keys(chat: ChatRef) -> tuple[str, str, str, str]:
+    """Every key named after a chat: subscription, delivery records, papers seen, forwarding."""
+    return subscriber_key(chat), records_key(chat), seen_key(chat), moved_key(chat)
 
 
 # Statistics shared by every process (for /stats and the Prometheus metrics).

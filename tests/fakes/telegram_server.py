@@ -411,6 +411,7 @@ class FakeTelegram(LoopbackServer):
         self._sent_changed = asyncio.Event()
         self.sends_open = asyncio.Event()  # clear it to hold sendMessage requests unprocessed (in flight)
         self.sends_open.set()
+        self.send_delay = 0.0  # seconds each sendMessage takes before Telegram takes and answers it (a slow API)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -666,6 +667,7 @@ class FakeTelegram(LoopbackServer):
             return web.json_response(_ApiError(404, "Not Found").body(), status=404)
         if method.lower() == "sendmessage":
             await self.sends_open.wait()
+            await asyncio.sleep(self.send_delay)
         try:
             result = await handler(params)
         except _ApiError as error:
