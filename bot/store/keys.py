@@ -52,6 +52,7 @@ RECORD_TTL_SECONDS = 45 * 24 * 3600
 SEEN_KEY = PREFIX + "seen:{chat}"  # sorted set: paper id -> ordinal of the day it was sent
 SEEN_DAYS = 14  # long enough for cross-lists and re-announcements; 60 days cost up to 1.3 MiB a chat
 SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
+POLLER_LEASE_KEY = PREFIX + "poller:{token_hash}"  # who polls a Telegram token (a hash of it, never the token)
 
 
 def day_listing_key(day: str) -> str:
