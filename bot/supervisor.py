@@ -3,6 +3,9 @@
 RedisWatch      the process's view of Redis: one line when it stops answering, one when it is back
 Component       one part's state (failing or working), for loops and periodic ticks alike
 Supervisor      runs a loop until stop, starting it again after a failure (backoff 1 s doubling, capped)
+
+A Redis outage is retried in one place, the watch's probe; the parts it stopped wait for Redis to be back
+and then start again, so an outage of any length costs two log lines.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from bot.store import is_outage
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 30.0
-PROBE_EVERY_SECONDS = 1.0
+PROBE_FIRST_SECONDS = 0.5  # Redis is pinged after this, then at doubling intervals up to PROBE_MAX_SECONDS
+PROBE_MAX_SECONDS = 5.0
 Probe = Callable[[], Awaitable[None]]
 Work = Callable[[], Awaitable[None]]
 
@@ -32,13 +36,13 @@ class RedisWatch:
         *,
         describe: Callable[[BaseException], str] = str,
         revive: Probe | None = None,
-        probe_every: float = PROBE_EVERY_SECONDS,
+        probe_max: float = PROBE_MAX_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ping = ping
         self._describe = describe
         self._revive = revive
-        self._probe_every = probe_every
+        self._probe_max = probe_max
         self._clock = clock
         self._down_since: float | None = None
         self._probe: asyncio.Task[None] | None = None
@@ -60,9 +64,11 @@ class RedisWatch:
         self._probe = asyncio.create_task(self._until_back(), name="redis-probe")
 
     async def _until_back(self) -> None:
-        """Ping every probe interval (starting the bot's own server again if one is configured) until Redis answers."""
+        """Ping with a capped backoff (starting the bot's own server again if one is configured) until Redis answers."""
+        wait = PROBE_FIRST_SECONDS
         while True:
-            await asyncio.sleep(self._probe_every)
+            await asyncio.sleep(wait)
+            wait = min(self._probe_max, wait * 2)
             try:
                 await self._ping()
                 break
@@ -166,12 +172,14 @@ class Supervisor:
         await asyncio.gather(*self._tasks)
 
     async def _pause(self, delay: float, stop: asyncio.Event, *, wait_for_redis: bool) -> None:
-        """Wait `delay` seconds, less if `stop` is set or (after an outage) Redis comes back."""
+        """Wait `delay` seconds, or after a Redis outage until Redis is back; less if `stop` is set."""
         waits = [asyncio.create_task(stop.wait())]
         if wait_for_redis and self.watch is not None:
             waits.append(asyncio.create_task(self.watch.up.wait()))
+            delay = float("inf")
         try:
-            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=None if delay == float("inf") else delay,
+                               return_when=asyncio.FIRST_COMPLETED)
         finally:
             for task in waits:
                 task.cancel()

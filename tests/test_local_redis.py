@@ -1,4 +1,4 @@
-"""The bot's own redis-server: persistent, password-protected, private files, detached from the process that starts it."""
+"""The bot's own redis-server: persistent, password-protected, private, detached from the process starting it."""
 
 from __future__ import annotations
 

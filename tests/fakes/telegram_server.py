@@ -403,6 +403,7 @@ class FakeTelegram(LoopbackServer):
         self._members: dict[tuple[int | str, int], MemberStatus] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._blocked: set[int | str] = set()
+        self.refused_chats: set[int | str] = set()  # sends to these fail with 400 "chat not found" until removed
         self._migrated: dict[int | str, int] = {}
         self._retry_after: deque[int] = deque()
         self._recent_global: deque[float] = deque()
@@ -789,6 +790,8 @@ class FakeTelegram(LoopbackServer):
         """Raise the scripted failures for a chat: blocked (403) or migrated (400 + migrate_to_chat_id)."""
         if chat_id in self._blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.refused_chats:
+            raise _ApiError(400, "Bad Request: chat not found")
         if chat_id in self._migrated:
             raise _ApiError(
                 400,
