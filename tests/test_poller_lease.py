@@ -16,7 +16,9 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
 
 
-def _env(tmp_path: Path, redis_server: RedisServer, fake: FakeTelegram, arxiv: FakeArxiv, **extra: str) -> dict[str, str]:
+def _env(
+    tmp_path: Path, redis_server: RedisServer, fake: FakeTelegram, arxiv: FakeArxiv, **extra: str
+) -> dict[str, str]:
     """The environment of a `run` process on the test's Redis, fake Telegram and fake arXiv."""
     return base_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
                     TELEGRAM_API_URL=fake.base_url, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url, **extra)
