@@ -31,6 +31,7 @@ from bot.store.keys import (
     seen_key,
     subscriber_key,
 )
+from bot.store.lease import HOLD_SCRIPT as _HOLD_LOCK  # take or keep the scheduler lock
 from bot.subscribers import ChatRef
 
 # Queue a delivery only if this (chat, day) was never queued: the check and the XADD are one atomic step.
@@ -39,15 +40,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return redis.call('XADD', KEYS[2], '*', 'chat', ARGV[2], 'day', ARGV[3], 'skipped', ARGV[4])
 end
 return false
-"""
-# Take or keep the scheduler lock: set it when free, extend it when we already hold it.
-_HOLD_LOCK = """
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
 """
 
 

@@ -9,7 +9,7 @@ import redis.asyncio as redis
 from bot.store.keys import POLLER_LEASE_KEY
 
 # Take the lease when it is free, extend it when we hold it already.
-_HOLD = """
+HOLD_SCRIPT = """
 local holder = redis.call('GET', KEYS[1])
 if holder == false or holder == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -33,7 +33,7 @@ class Lease:
         self.key = key
         self.owner = owner
         self._ttl_ms = ttl_ms
-        self._hold = client.register_script(_HOLD)
+        self._hold = client.register_script(HOLD_SCRIPT)
         self._release = client.register_script(_RELEASE)
 
     async def hold(self) -> bool:
