@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -58,14 +60,38 @@ def answers(port: int, password: str) -> bool:
         return False
 
 
+def pid_alive(pid: int) -> bool:
+    """True while a process with this pid exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_pid(pidfile: Path) -> int | None:
+    """The pid written in a pid file, if it holds one."""
+    try:
+        return int(pidfile.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
 @dataclass
 class RedisServer:
-    """A redis-server child process bound to loopback; persistent when given a data directory."""
+    """A redis-server bound to loopback; persistent when given a data directory.
+
+    With a pid file it runs detached (daemonized, in its own session): it outlives the process that started it,
+    and `stop()` signals the pid the file names. Without one it is a child process of ours.
+    """
 
     port: int
     password: str
     data_dir: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    pidfile: Path | None = None
 
     @property
     def url(self) -> str:
@@ -82,14 +108,20 @@ class RedisServer:
             "--save", "",
         ]
         if self.data_dir is not None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             args += ["--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "everysec"]
         else:
             args += ["--appendonly", "no"]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.pidfile is not None:
+            log_dir = self.data_dir or self.pidfile.parent
+            args += ["--daemonize", "yes", "--pidfile", str(self.pidfile), "--logfile", str(log_dir / "redis.log")]
+        # umask 077: the data files, the log and the pid file are readable by their owner only.
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o077,
+                                        start_new_session=self.pidfile is not None)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+            code = self.process.poll()
+            if code is not None and (self.pidfile is None or code != 0):
                 raise StoreUnavailable(f"redis-server exited at start with code {self.process.returncode}")
             if answers(self.port, self.password):
                 return
@@ -99,6 +131,9 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop the server (it flushes its append-only file on a clean shutdown)."""
+        if self.pidfile is not None:
+            stop_detached(self.pidfile)
+            return
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
@@ -107,6 +142,18 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def stop_detached(pidfile: Path, timeout: float = 10.0) -> None:
+    """Stop a detached server by its pid file (SIGTERM: it saves and exits) and wait until it is gone."""
+    pid = read_pid(pidfile)
+    if pid is None or not pid_alive(pid):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def start_redis_server(data_dir: Path | None = None, port: int | None = None) -> RedisServer:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ import httpx
 from bot.arxiv_source import ArxivClient
 from bot.config import Settings
 from bot.errors import StoreUnavailable
-from bot.local_redis import ensure_local_redis, stop_local_redis
+from bot.local_redis import ensure_local_redis
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.stats import Stats
@@ -31,15 +32,29 @@ class Runtime:
     http: httpx.AsyncClient
     service: DigestService
 
+    @property
+    def revive_redis(self) -> Callable[[], Awaitable[None]] | None:
+        """Start the bot's own redis-server again when it died (None when REDIS_URL names a server)."""
+        if self.settings.redis_url is not None:
+            return None
+        data_dir = self.settings.data_dir
+
+        async def revive() -> None:
+            await asyncio.to_thread(ensure_local_redis, data_dir)
+
+        return revive
+
 
 @asynccontextmanager
 async def redis_store(settings: Settings) -> AsyncIterator[Store]:
-    """A Store on REDIS_URL, or on the bot's own redis-server under the data directory when it is unset."""
-    server = None
+    """A Store on REDIS_URL, or on the bot's own redis-server under the data directory when it is unset.
+
+    The bot's own server is detached: it keeps running for the other processes when this one exits.
+    """
     url = settings.redis_url
     if url is None:
         try:
-            url, server = ensure_local_redis(settings.data_dir)
+            url = ensure_local_redis(settings.data_dir)
         except OSError as exc:
             raise StoreUnavailable(
                 f"cannot use the data directory {settings.data_dir} ({exc.strerror or exc}): set DATA_DIR to a "
@@ -52,8 +67,6 @@ async def redis_store(settings: Settings) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
-        if server is not None:
-            stop_local_redis(settings.data_dir, server)
 
 
 def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> DigestService:

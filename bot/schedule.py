@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, utc_now
 from bot.store.delivery import DeliveryState
+from bot.supervisor import Component
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,10 @@ class Scheduler:
         clock: Clock = utc_now,
         enqueue_every: float = 30.0,
         fetch_every: float = 120.0,
+        status: Component | None = None,
     ) -> None:
         self._engine = engine
+        self._status = status or Component("scheduler")
         self._state = state
         self._owner = owner or process_name()
         self._clock = clock
@@ -70,8 +73,10 @@ class Scheduler:
         try:
             if await self._state.hold_scheduler_lock(self._owner, self._lock_ms):
                 await work(self._clock())
-        except Exception:
-            log.exception("scheduler tick failed; the next tick tries again")
+        except Exception as exc:
+            self._status.failed(exc)
+        else:
+            self._status.succeeded()
 
     def alive(self, now: datetime) -> bool:
         """True when the scheduler ticked recently (whether or not it held the lock)."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 
 from bot.calendar import ArxivCalendar
@@ -14,9 +15,12 @@ from bot.engine import DailyEngine
 from bot.health import Health, start_health_server
 from bot.runtime import Runtime
 from bot.schedule import Scheduler, process_name
+from bot.standby import Standby
 from bot.store import Store
 from bot.store.delivery import DeliveryState
+from bot.store.lease import poller_lease
 from bot.subscribers import ChatRef
+from bot.supervisor import RedisWatch, Supervisor
 from handlers.commands import Broadcaster, Commands
 from handlers.console import run_console
 from handlers.discord_bot import DiscordAdapter
@@ -24,6 +28,8 @@ from handlers.startup import start_discord, start_telegram
 from handlers.telegram_bot import TelegramAdapter
 
 log = logging.getLogger(__name__)
+POLLER_LEASE_MS = 15_000  # a spare takes over polling at most this long (plus one renewal) after the poller dies
+POLLER_RENEW_EVERY = 5.0
 _background: set[asyncio.Task[None]] = set()  # broadcasts under way (kept so they are not garbage-collected)
 NO_TOKEN = (
     "no chat platform configured: set TELEGRAM_BOT_TOKEN (or DISCORD_BOT_TOKEN), "
@@ -67,25 +73,61 @@ def broadcaster(store: Store, senders: Mapping[str, Sender]) -> Broadcaster:
 
 
 async def start_senders(
-    runtime: Runtime, stack: AsyncExitStack, commands: Commands, polling: bool
+    runtime: Runtime, stack: AsyncExitStack, commands: Commands, polling: bool, supervisor: Supervisor | None = None
 ) -> dict[str, Sender]:
-    """Start the adapter of every platform whose token is set; with polling they also answer users."""
+    """Start the adapter of every platform whose token is set; with polling they also answer users.
+
+    Telegram is started without polling: `poll_telegram` polls while this process holds the token's lease.
+    """
     settings = runtime.settings
     senders: dict[str, Sender] = {}
     if settings.telegram_bot_token:
         telegram = TelegramAdapter(commands, runtime.store, settings.telegram_bot_token, settings.telegram_api_url,
                                    max_rate=settings.telegram_max_rate)
-        await start_telegram(telegram, settings, polling)
+        await start_telegram(telegram, settings, polling=False)
         stack.push_async_callback(telegram.stop)
         senders["telegram"] = telegram
     if settings.discord_bot_token:
         discord = DiscordAdapter(commands, runtime.store, settings.discord_bot_token,
                                  guild_id=settings.discord_guild_id,
                                  message_content=settings.discord_message_content)
-        await start_discord(discord, settings, polling)
+        await start_discord(discord, settings, polling, supervisor)
         stack.push_async_callback(discord.stop)
         senders["discord"] = discord
     return senders
+
+
+def poll_telegram(runtime: Runtime, telegram: TelegramAdapter, supervisor: Supervisor) -> Standby:
+    """Poll Telegram only while this process holds the token's lease; otherwise stand by as a hot spare."""
+    token = runtime.settings.telegram_bot_token
+    assert token is not None
+    lease = poller_lease(runtime.store.redis, token.reveal(), process_name(), POLLER_LEASE_MS)
+    return Standby(lease, "telegram polling", telegram.start_polling, telegram.stop_polling,
+                   supervisor.component("telegram polling lease"), every=POLLER_RENEW_EVERY)
+
+
+def quietly(name: str, close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A shutdown step that logs one line instead of a traceback when it fails (Redis down at exit)."""
+
+    async def run() -> None:
+        try:
+            await close()
+        except Exception as exc:
+            log.warning("%s at shutdown failed: %s", name, runtime_reason(exc))
+
+    return run
+
+
+def runtime_reason(exc: BaseException) -> str:
+    """An error as a short phrase."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def supervisor_for(runtime: Runtime) -> tuple[Supervisor, RedisWatch]:
+    """A supervisor for this process, watching its Redis (and starting the bot's own Redis again if it dies)."""
+    store = runtime.store
+    watch = RedisWatch(store.ping, describe=lambda exc: str(store.unavailable(exc)), revive=runtime.revive_redis)
+    return Supervisor(watch), watch
 
 
 def build_worker(runtime: Runtime, senders: dict[str, Sender]) -> DeliveryWorker:
@@ -99,21 +141,42 @@ def build_worker(runtime: Runtime, senders: dict[str, Sender]) -> DeliveryWorker
 
 
 async def run_bot(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
-    """The whole bot: adapters answering users, the daily scheduler (one across processes) and a worker."""
+    """The whole bot: adapters answering users, the daily scheduler (one across processes) and a worker.
+
+    Every long-running part is supervised: a Redis outage of any length is logged once, users get an apology
+    meanwhile, and everything resumes when Redis is back.
+    """
     stop = stop or stop_event()
     state = DeliveryState(runtime.store.redis)
     calendar = ArxivCalendar(holidays=runtime.settings.arxiv_holidays)
     commands = build_commands(runtime)
+    supervisor, watch = supervisor_for(runtime)
     async with AsyncExitStack() as stack:
-        senders = await start_senders(runtime, stack, commands, polling=True)
+        stack.push_async_callback(watch.close)
+        senders = await start_senders(runtime, stack, commands, polling=True, supervisor=supervisor)
         commands.broadcaster = broadcaster(runtime.store, senders)
-        scheduler = Scheduler(DailyEngine(runtime.service, runtime.store, state, calendar), state)
+        telegram = senders.get("telegram")
+        if isinstance(telegram, TelegramAdapter):
+            standby = poll_telegram(runtime, telegram, supervisor)
+            supervisor.spawn("telegram polling", lambda: standby.run(stop), stop)
+        scheduler = Scheduler(DailyEngine(runtime.service, runtime.store, state, calendar), state,
+                              status=supervisor.component("scheduler"))
         scheduler.start()
-        stack.push_async_callback(scheduler.stop)
+        stack.push_async_callback(quietly("releasing the scheduler lock", scheduler.stop))
         await start_health(runtime, stack, scheduler, senders)
         log.info("running with %s; stop with Ctrl-C", ", ".join(senders) or "no chat platform")
-        await build_worker(runtime, senders).run(stop)
+        await run_supervised_worker(runtime, senders, supervisor, stop)
     log.info("stopped")
+
+
+async def run_supervised_worker(
+    runtime: Runtime, senders: dict[str, Sender], supervisor: Supervisor, stop: asyncio.Event
+) -> None:
+    """The delivery worker until `stop`, restarted after any failure; then wait for the other supervised loops."""
+    worker = build_worker(runtime, senders)
+    supervisor.spawn("delivery worker", lambda: worker.run(stop), stop)
+    with contextlib.suppress(asyncio.CancelledError):
+        await supervisor.stopped()
 
 
 async def start_health(
@@ -133,10 +196,12 @@ async def start_health(
 async def run_worker(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     """A delivery worker only: sends queued digests, answers no users and schedules nothing."""
     stop = stop or stop_event()
+    supervisor, watch = supervisor_for(runtime)
     async with AsyncExitStack() as stack:
-        senders = await start_senders(runtime, stack, build_commands(runtime), polling=False)
+        stack.push_async_callback(watch.close)
+        senders = await start_senders(runtime, stack, build_commands(runtime), polling=False, supervisor=supervisor)
         await start_health(runtime, stack, None, senders)
-        await build_worker(runtime, senders).run(stop)
+        await run_supervised_worker(runtime, senders, supervisor, stop)
 
 
 async def run_chat(runtime: Runtime) -> None:

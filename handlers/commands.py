@@ -12,7 +12,7 @@ from bot.arxiv_source import parse_arxiv_id
 from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound, SourceUnavailable
 from bot.filters import Filter, parse_filter
 from bot.service import DigestService
-from bot.store import Store
+from bot.store import Store, is_outage
 from bot.store.delivery import DeliveryState
 from bot.store.stats import Stats
 from bot.subscribers import (
@@ -109,8 +109,11 @@ class Commands:
         """Answer one message; never raises: an unexpected failure (Redis down, a bug) becomes an apology."""
         try:
             return await self._dispatch(msg)
-        except Exception:
-            log.exception("%s: command failed", msg.chat.key)
+        except Exception as exc:
+            if is_outage(exc):  # the outage itself is logged once, by the supervisor
+                log.info("%s: answered with an apology: Redis unreachable", msg.chat.key)
+            else:
+                log.exception("%s: command failed", msg.chat.key)
             return [TextReply(texts.FALLBACK)]
 
     async def _dispatch(self, msg: Incoming) -> list[Reply]:

@@ -15,6 +15,7 @@ from discord import app_commands
 
 from bot.config import Secret
 from bot.delivery import OnSent, SendResult
+from bot.errors import ConfigError
 from bot.models import Digest
 from bot.render.discord_embeds import (
     BUTTON_TEMPLATE,
@@ -30,6 +31,7 @@ from bot.render.discord_embeds import (
 )
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
+from bot.supervisor import Supervisor
 from handlers import texts
 from handlers.commands import ADMIN_COMMANDS, Commands, Incoming
 from handlers.replies import Reply, TextReply, render_with
@@ -40,6 +42,12 @@ NO_MENTIONS = discord.AllowedMentions.none()
 ADMINS_ONLY = discord.Permissions(administrator=True)  # hides a command from ordinary members of a server
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
+PRIVILEGED_INTENT_MISSING = (
+    "discord closed the gateway (4014): the bot asks for the privileged Message Content intent "
+    "(DISCORD_MESSAGE_CONTENT=true) but the application may not use it: enable \"Message Content Intent\" under "
+    "Bot → Privileged Gateway Intents in the Discord Developer Portal (https://discord.com/developers/applications), "
+    "or unset DISCORD_MESSAGE_CONTENT"
+)
 
 
 def render_reply(reply: Reply) -> list[DiscordMessage]:
@@ -123,7 +131,16 @@ class DigestClient(discord.Client):
 
     async def on_ready(self) -> None:
         """Log the gateway connection."""
+        self.adapter.gateway_up = True
         log.info("discord gateway ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_resumed(self) -> None:
+        """The gateway session resumed after a disconnect."""
+        self.adapter.gateway_up = True
+
+    async def on_disconnect(self) -> None:
+        """The gateway connection dropped (discord.py reconnects by itself)."""
+        self.adapter.gateway_up = False
 
     async def on_message(self, message: discord.Message) -> None:
         """Hand text messages to the adapter."""
@@ -220,6 +237,8 @@ class DiscordAdapter:
         self._token = token
         self._guild_id = guild_id
         self._gateway: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+        self.gateway_up = False  # between READY (or RESUMED) and the next disconnect
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content
@@ -232,28 +251,33 @@ class DiscordAdapter:
         await self.client.login(self._token.reveal())
         self._logged_in = True
 
-    async def start(self, gateway: bool = True) -> None:
-        """Log in; with the gateway, also sync commands and answer users (delivery-only workers only send)."""
+    async def start(self, gateway: bool = True, supervisor: Supervisor | None = None) -> None:
+        """Log in; with the gateway, also sync commands and answer users (delivery-only workers only send).
+
+        The gateway connection is supervised: when it ends (a close discord.py does not retry, such as missing
+        privileged intents), it is logged once and opened again with a backoff of up to 30 s.
+        """
         await self.login(sync_commands=gateway)
         if gateway:
-            self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
+            self._gateway = (supervisor or Supervisor()).spawn("discord gateway", self._connect, self._closing)
         log.info("discord logged in as %s (%s)", self.client.user, "gateway" if gateway else "REST only")
 
     async def _connect(self) -> None:
-        """Hold the gateway connection (discord.py reconnects by itself); log why it ended."""
+        """Hold the gateway connection (discord.py reconnects by itself after ordinary disconnects)."""
         try:
             await self.client.connect(reconnect=True)
-        except (discord.DiscordException, aiohttp.ClientError, OSError) as exc:
-            log.error("discord gateway stopped: %s: %s", type(exc).__name__, exc)
+        except discord.PrivilegedIntentsRequired:
+            raise ConfigError(PRIVILEGED_INTENT_MISSING) from None
 
     def connected(self) -> bool:
-        """True between login and stop while the gateway task (when there is one) still runs."""
-        gateway_ok = self._gateway is None or not self._gateway.done()
+        """True between login and stop while the gateway (when there is one) is connected and ready."""
+        gateway_ok = self._gateway is None or self.gateway_up
         return self._logged_in and not self.client.is_closed() and gateway_ok
 
     async def stop(self) -> None:
         """Disconnect and close the HTTP session."""
         self._logged_in = False
+        self._closing.set()
         await self.client.close()
         if self._gateway is not None:
             self._gateway.cancel()

@@ -13,6 +13,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from bot.config import Settings
 from bot.errors import DigestError
 from bot.logs import RedactSecrets, settings_secrets
+from bot.supervisor import Supervisor
 from handlers.discord_bot import DiscordAdapter
 from handlers.telegram_bot import TelegramAdapter
 
@@ -41,10 +42,12 @@ async def start_telegram(adapter: TelegramAdapter, settings: Settings, polling: 
         raise StartupError(f"Telegram refused to start the bot ({_reason(exc, settings)})") from None
 
 
-async def start_discord(adapter: DiscordAdapter, settings: Settings, gateway: bool) -> None:
+async def start_discord(
+    adapter: DiscordAdapter, settings: Settings, gateway: bool, supervisor: Supervisor | None = None
+) -> None:
     """Start the Discord adapter or raise StartupError: a rejected token, Discord unreachable, or refusing."""
     try:
-        await adapter.start(gateway=gateway)
+        await adapter.start(gateway=gateway, supervisor=supervisor)
     except discord.LoginFailure:
         await _quietly(adapter.stop())
         raise StartupError(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -15,7 +16,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -25,6 +26,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.config import Secret
 from bot.delivery import OnSent, SendResult
@@ -80,6 +82,20 @@ def smooth_rate_limiter(max_rate: int) -> AIORateLimiter:
     return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / (max_rate * 0.98), max_retries=2)
 
 
+class PollingRequest(HTTPXRequest):
+    """The getUpdates connection; tells its owner whenever a poll is answered, so a cleared problem is noticed."""
+
+    def __init__(self, on_answer: Callable[[int], None]) -> None:
+        super().__init__(connection_pool_size=1)
+        self._on_answer = on_answer
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        """Send the request and report the HTTP status."""
+        status, payload = await super().do_request(*args, **kwargs)
+        self._on_answer(status)
+        return status, payload
+
+
 def chat_ref(chat_id: int) -> ChatRef:
     """The platform-neutral reference of a Telegram chat."""
     return ChatRef(PLATFORM, str(chat_id))
@@ -103,6 +119,7 @@ class TelegramAdapter:
         self._pacer = pacer or ChatPacer()
         self._started = False
         self._polling = False
+        self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once
         self._background: set[asyncio.Task[None]] = set()
         self.app: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
@@ -110,6 +127,7 @@ class TelegramAdapter:
             .base_url(base_url)
             .rate_limiter(smooth_rate_limiter(max_rate))
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+            .get_updates_request(PollingRequest(self._poll_answered))
             .build()
         )
         self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_message))
@@ -119,14 +137,46 @@ class TelegramAdapter:
     async def start(self, polling: bool = True) -> None:
         """Connect; with polling, also announce the command list and answer users (workers only send)."""
         await self.app.initialize()
-        self._polling = polling
         if polling:
-            await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
-            await self.app.start()
-            assert self.app.updater is not None
-            await self.app.updater.start_polling(allowed_updates=["message", "callback_query"])
+            await self.start_polling()
         self._started = True
         log.info("telegram connected as @%s", self.app.bot.username)
+
+    async def start_polling(self) -> None:
+        """Announce the command list and answer users (the one process that polls this token)."""
+        await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
+        if not self.app.running:
+            await self.app.start()
+        assert self.app.updater is not None
+        await self.app.updater.start_polling(allowed_updates=["message", "callback_query"],
+                                             error_callback=self._poll_failed)
+        self._polling = True
+        log.info("telegram: polling for updates")
+
+    async def stop_polling(self) -> None:
+        """Stop answering users (another process polls now); sending goes on."""
+        self._polling = False
+        self._poll_problem = None
+        if self.app.updater is not None and self.app.updater.running:
+            await self.app.updater.stop()
+
+    def _poll_failed(self, exc: TelegramError) -> None:
+        """A failed getUpdates: one line when polling starts failing (409 names the cause), none per retry."""
+        if self._poll_problem is not None:
+            return
+        if isinstance(exc, Conflict):
+            self._poll_problem = "conflict"
+            log.error("telegram: another process polls this bot token (409 Conflict): stop it, or let only one "
+                      "`arxiv-digest run` use the token; answering users is unreliable meanwhile")
+        else:
+            self._poll_problem = type(exc).__name__
+            log.warning("telegram: polling failed (%s: %s); retrying", type(exc).__name__, exc.message)
+
+    def _poll_answered(self, status: int) -> None:
+        """Telegram answered a poll; a 200 ends a polling problem."""
+        if status == 200 and self._poll_problem is not None:
+            log.warning("telegram: polling works again")
+            self._poll_problem = None
 
     async def stop(self) -> None:
         """Stop polling and disconnect."""
@@ -210,9 +260,9 @@ class TelegramAdapter:
         return await self.send(chat_id, [TextReply(text)], is_group=chat_id < 0)
 
     def connected(self) -> bool:
-        """True between a successful start and stop (and, when polling, while the updater polls)."""
+        """True between a successful start and stop, and, when polling, while polls succeed (no 409 Conflict)."""
         polling_ok = not self._polling or (self.app.updater is not None and self.app.updater.running)
-        return self._started and polling_ok
+        return self._started and polling_ok and self._poll_problem is None
 
     async def send(
         self,

@@ -13,6 +13,7 @@ from typing import Any, cast
 import discord
 import httpx
 import pytest
+import yarl
 
 from bot.config import Secret, settings_from_mapping
 from bot.delivery import SendResult
@@ -366,12 +367,18 @@ async def test_run_starts_discord_when_its_token_is_set(
 
 
 async def test_start_with_the_gateway_syncs_and_stops_cleanly(
-    discord_api: FakeDiscord, service: DigestService, store: Store
+    discord_api: FakeDiscord, service: DigestService, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """start() logs in, syncs the commands and connects in the background; stop() ends it all."""
+    """start() logs in, syncs the commands and connects in the background (connected once ready); stop() ends it."""
+    monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(discord_api.gateway_url))
     adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN))
     await adapter.start()
-    assert discord_api.command_puts == ["global"] and adapter.connected()
+    assert discord_api.command_puts == ["global"]
+    for _ in range(200):
+        if adapter.connected():
+            break
+        await asyncio.sleep(0.05)
+    assert adapter.connected()
     await adapter.stop()
     assert not adapter.connected() and adapter.client.is_closed()
 

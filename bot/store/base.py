@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import asdict
@@ -12,10 +11,10 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreUnavailable
 from bot.models import Listing, Paper, Translation
+from bot.store.availability import describe_outage, is_outage, server_location
 from bot.store.codec import (
     listing_from_json,
     listing_to_json,
@@ -40,7 +39,8 @@ from bot.store.keys import (
 )
 from bot.subscribers import ChatRef, Subscriber
 
-PING_TIMEOUT_SECONDS = 2.0
+SOCKET_TIMEOUT_SECONDS = 5.0  # a frozen Redis fails a command after this, instead of hanging it
+CONNECT_TIMEOUT_SECONDS = 3.0
 MAX_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 30.0
 
@@ -51,15 +51,18 @@ class Store:
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
         self._move_chat = client.register_script(MOVE_CHAT)
+        self.location = server_location(client.connection_pool.connection_kwargs)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
-        """Connect lazily to the Redis server at `url`."""
-        retry = Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=5)  # about 3 s: a restart, not an outage
+        """Connect lazily to the Redis server at `url`; a command fails within seconds when Redis does not answer."""
+        # A refused connection is retried for about 2.5 s (a restart, not an outage); a timeout is not retried,
+        # so a frozen server costs one SOCKET_TIMEOUT_SECONDS, not six.
+        retry = Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=4, supported_errors=(RedisConnectionError,))
         # A burst (hundreds of papers' cache lookups at once) waits for a free connection instead of failing.
         pool = redis.BlockingConnectionPool.from_url(
             url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True, retry=retry,
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
         return cls(redis.Redis(connection_pool=pool))
 
@@ -68,12 +71,18 @@ class Store:
         """The underlying client, for the modules that own other key families."""
         return self._redis
 
+    def unavailable(self, exc: BaseException) -> StoreUnavailable:
+        """The StoreUnavailable for an outage error, its message naming the cause and the server."""
+        return StoreUnavailable(describe_outage(exc, self.location, SOCKET_TIMEOUT_SECONDS))
+
     async def ping(self) -> None:
-        """Check the server answers; raise StoreUnavailable with a one-line reason if not."""
+        """Check the server answers; raise StoreUnavailable with a one-line reason (cause and server) if not."""
         try:
-            await asyncio.wait_for(self._redis.ping(), timeout=PING_TIMEOUT_SECONDS)
+            await self._redis.ping()
         except (RedisError, OSError, TimeoutError) as exc:
-            raise StoreUnavailable(f"cannot reach Redis: {type(exc).__name__}: {exc}") from None
+            if is_outage(exc):
+                raise self.unavailable(exc) from None
+            raise StoreUnavailable(f"Redis at {self.location} answered PING with an error: {exc}") from None
 
     async def close(self) -> None:
         """Close the connection pool."""

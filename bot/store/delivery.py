@@ -33,20 +33,11 @@ from bot.store.keys import (
     seen_key,
     subscriber_key,
 )
+from bot.store.lease import HOLD_SCRIPT as _HOLD_LOCK  # take or keep the scheduler lock
 from bot.subscribers import ChatRef
 
 CLAIM_SCAN = 200  # pending entries looked at per take-over attempt (live workers' leased ones are skipped)
 FOLLOWED = -1  # a script's answer when the chat migrated meanwhile: follow its forwarding and run it again
-
-# Take or keep the scheduler lock: set it when free, extend it when we already hold it.
-_HOLD_LOCK = """
-local holder = redis.call('GET', KEYS[1])
-if holder == false or holder == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-  return 1
-end
-return 0
-"""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ MOVED_KEY = PREFIX + "moved:{chat}"  # the chat key a migrated group moved to, f
 MOVED_TTL_SECONDS = 24 * 3600
 LEASE_KEY = PREFIX + "lease:{entry}"  # the worker sending this queue entry; renewed while it sends
 SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
+POLLER_LEASE_KEY = PREFIX + "poller:{token_hash}"  # who polls a Telegram token (a hash of it, never the token)
 
 
 def day_listing_key(day: str) -> str:

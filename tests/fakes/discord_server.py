@@ -14,8 +14,11 @@ and refused with Discord's 400 "Invalid Form Body" JSON when one is exceeded. Sc
 answers 403 (50007 cannot DM, 50013 missing permissions) or 404 (10003 unknown channel), and 429s with a `Via`
 header and a JSON `retry_after`, as Discord's edge sends them.
 
-There is no gateway: `slash()` and `press()` build INTERACTION_CREATE payloads, as the gateway would deliver
-them, for the test to hand to `client._connection.parse_interaction_create`.
+A minimal gateway at `gateway_url` (point `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY` at it): HELLO,
+IDENTIFY, READY and heartbeats in plain JSON text frames; `close_gateway_with` makes it close every connection
+after IDENTIFY with a code (4014: privileged intents not enabled), `drop_gateway()` drops the open ones. Commands
+are not delivered over it: `slash()` and `press()` build INTERACTION_CREATE payloads for the test to hand to
+`client._connection.parse_interaction_create`.
 """
 
 from __future__ import annotations
@@ -191,6 +194,9 @@ class FakeDiscord(LoopbackServer):
         self._messages: dict[int, dict[str, Any]] = {}
         self._failures: dict[int, tuple[int, int]] = {}
         self._rate_limits: defaultdict[int, deque[float]] = defaultdict(deque)
+        self.close_gateway_with: int | None = None
+        self.identified: list[dict[str, Any]] = []
+        self._sockets: set[web.WebSocketResponse] = set()
 
     # ----------------------------------------------------------------- lifecycle and routes
 
@@ -199,10 +205,51 @@ class FakeDiscord(LoopbackServer):
         """The value for `discord.http.Route.BASE`."""
         return f"{self.root_url}/api/v10"
 
+    @property
+    def gateway_url(self) -> str:
+        """The value for `DiscordWebSocket.DEFAULT_GATEWAY`."""
+        return f"{self.root_url.replace('http://', 'ws://')}/gateway"
+
+    async def drop_gateway(self, code: int = 4000) -> None:
+        """Close every open gateway connection with `code` (4000: a resumable error, discord.py reconnects)."""
+        for ws in list(self._sockets):
+            await ws.close(code=code)
+
+    async def before_close(self) -> None:
+        """Close open gateway connections."""
+        await self.drop_gateway(1001)
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        """HELLO, then READY after IDENTIFY (or a scripted close), then heartbeat ACKs."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        try:
+            await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
+            async for message in ws:
+                payload = json.loads(message.data)
+                if payload["op"] == 2:
+                    self.identified.append(payload["d"])
+                    if self.close_gateway_with is not None:
+                        await ws.close(code=self.close_gateway_with)
+                        break
+                    ready = {"v": 10, "user": self.bot_user, "guilds": [], "session_id": "fake-session",
+                             "resume_gateway_url": self.gateway_url,
+                             "application": {"id": str(self.app_id), "flags": 0}}
+                    await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
+                elif payload["op"] == 6:  # RESUME: the session cannot be resumed, identify again
+                    await ws.send_str(json.dumps({"op": 9, "d": False}))
+                elif payload["op"] == 1:
+                    await ws.send_str(json.dumps({"op": 11}))
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
     def routes(self, app: web.Application) -> None:
         """Discord's REST routes this fake implements; anything else is a 404 and recorded."""
         api = "/api/v10"
         r = app.router
+        r.add_get("/gateway", self._gateway)
         r.add_get(f"{api}/users/@me", self._me)
         r.add_post(f"{api}/users/@me/channels", self._open_dm)
         r.add_get(f"{api}/oauth2/applications/@me", self._application)

@@ -13,6 +13,7 @@ setMyCommands, getMyCommands, sendMessage, editMessageText, editMessageReplyMark
 answerCallbackQuery, getChatMember, getChatAdministrators, getChat, sendChatAction and deleteMessage;
 anything else is recorded and answered 404. Messages in HTML parse mode are validated the way Telegram
 does (allowed tags, balanced tags, escaped `<` and `&`) and stored as the plain text plus entities.
+A getUpdates that starts while another is pending ends the pending one with 409 Conflict, as Telegram does.
 Tests script users (`user_sends`, `user_presses`), failures (`block`, `migrate`, `retry_after`) and
 can check or enforce Telegram's rate limits (`limit_violations`, `enforce_limits=True`).
 """
@@ -403,6 +404,9 @@ class FakeTelegram(LoopbackServer):
         self._members: dict[tuple[int | str, int], MemberStatus] = {}
         self._users: dict[int, dict[str, Any]] = {}
         self._blocked: set[int | str] = set()
+        self.refused_chats: set[int | str] = set()
+        self.conflicts = 0  # getUpdates answered 409 because another one started meanwhile
+        self._poll_number = 0  # sends to these fail with 400 "chat not found" until removed
         self._migrated: dict[int | str, int] = {}
         self._retry_after: deque[int] = deque()
         self._recent_global: deque[float] = deque()
@@ -736,6 +740,9 @@ class FakeTelegram(LoopbackServer):
         allowed = params.get("allowed_updates") or None
         if offset is not None and offset > 0:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._poll_number += 1
+        mine = self._poll_number
+        self._wake_pollers()  # as Telegram does, a new getUpdates terminates a pending one with 409 Conflict
 
         def ready() -> list[dict[str, Any]]:
             """The updates to deliver now."""
@@ -745,6 +752,10 @@ class FakeTelegram(LoopbackServer):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(timeout, self.max_poll_wait)
         while not (found := ready()) and not self._closing:
+            if self._poll_number != mine:
+                self.conflicts += 1
+                raise _ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one "
+                                     "bot instance is running")
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
@@ -791,6 +802,8 @@ class FakeTelegram(LoopbackServer):
         """Raise the scripted failures for a chat: blocked (403) or migrated (400 + migrate_to_chat_id)."""
         if chat_id in self._blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.refused_chats:
+            raise _ApiError(400, "Bad Request: chat not found")
         if chat_id in self._migrated:
             raise _ApiError(
                 400,
