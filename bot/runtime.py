@@ -57,8 +57,9 @@ def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> 
         api_url=settings.arxiv_api_url,
         min_interval=settings.arxiv_min_interval,
     )
-    translator = Translator(http, settings.llm, store) if settings.llm is not None else None
-    return DigestService(source=source, store=store, translator=translator, stats=Stats(store.redis))
+    stats = Stats(store.redis)
+    translator = Translator(http, settings.llm, store, stats=stats) if settings.llm is not None else None
+    return DigestService(source=source, store=store, translator=translator, stats=stats)
 
 
 @asynccontextmanager

@@ -79,7 +79,6 @@ class DigestService:
         """Translate papers once each (cached and shared); None when translations are off."""
         if self.translator is None:
             return None
-        before = self._llm_use()
         if progress is None:
             results = await self.translator.translate_many(papers)
         else:
@@ -89,18 +88,7 @@ class DigestService:
                 progress.step("" if isinstance(result, Translation) else f"{paper.arxiv_id} failed: {result}")
 
             results = await self.translator.translate_many(papers, on_done=on_done)
-        await self._record_llm_use(before)
         return results
-
-    def _llm_use(self) -> tuple[int, int]:
-        """LLM requests and tokens this process has used so far."""
-        return (self.translator.calls, self.translator.tokens_used) if self.translator else (0, 0)
-
-    async def _record_llm_use(self, before: tuple[int, int]) -> None:
-        """Add what the LLM was used for since `before` to the shared monthly counters."""
-        if self.stats is not None:
-            calls, tokens = self._llm_use()
-            await self.stats.record_llm(self.clock().strftime("%Y-%m"), calls - before[0], tokens - before[1])
 
     async def latest_digest(
         self,
@@ -149,11 +137,8 @@ class DigestService:
         paper = await self.find_paper(parse_arxiv_id(text))
         if self.translator is None:
             return DigestItem(paper, None, TranslationStatus.OFF)
-        before = self._llm_use()
         try:
             translation = await self.translator.translate(paper)
         except TranslationError:
             return DigestItem(paper, None, TranslationStatus.FAILED)
-        finally:
-            await self._record_llm_use(before)
         return DigestItem(paper, translation, TranslationStatus.OK)

@@ -94,7 +94,7 @@ def test_text_forms_for_the_console() -> None:
 
 
 def test_astral_text_is_shortened_in_linear_time() -> None:
-    """A paper whose fields hold 100k characters outside the BMP renders for Telegram and Discord in well under 50 ms each."""
+    """A paper with 100k characters outside the BMP in its fields renders for each platform in under 50 ms."""
     import time
 
     from bot.render import discord_embeds

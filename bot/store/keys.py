@@ -6,6 +6,7 @@ from bot.subscribers import ChatRef
 
 PREFIX = "axd:"
 TRANSLATION_KEY = PREFIX + "tr:{model}:{paper}"
+TRANSLATION_FAILURE_KEY = PREFIX + "trfail:{model}:{paper}"  # why a translation failed lately (with a TTL)
 PAPER_KEY = PREFIX + "paper:{paper}"
 PAPER_TTL_SECONDS = 14 * 24 * 3600
 SUBSCRIBER_KEY = PREFIX + "sub:{chat}"
@@ -17,6 +18,11 @@ LISTING_TTL_SECONDS = 30 * 60
 def translation_key(model: str, versioned_id: str) -> str:
     """The key of one paper version's translation by one model."""
     return TRANSLATION_KEY.format(model=model, paper=versioned_id)
+
+
+def translation_failure_key(model: str, versioned_id: str) -> str:
+    """The key remembering that one paper version's translation by one model failed lately."""
+    return TRANSLATION_FAILURE_KEY.format(model=model, paper=versioned_id)
 
 
 def paper_key(arxiv_id: str) -> str:
