@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.local_redis import ensure_local_redis, stop_local_redis
 from bot.service import DigestService
 from bot.store import Store
+from bot.store.budget import TranslationBudget
 from bot.store.stats import Stats
 from bot.translate import Translator
 
@@ -59,7 +60,10 @@ def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> 
     )
     stats = Stats(store.redis)
     translator = Translator(http, settings.llm, store, stats=stats) if settings.llm is not None else None
-    return DigestService(source=source, store=store, translator=translator, stats=stats)
+    budget = TranslationBudget(
+        store.redis, settings.paper_translations_per_user_hour, settings.paper_translations_per_user_day
+    )
+    return DigestService(source=source, store=store, translator=translator, stats=stats, budget=budget)
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ How one paper is translated:
     Translator.translate(paper)
      ├── in flight already?  -> await the same task (single-flight per model + paper version)
      ├── in the Store?       -> the cached Translation (no LLM call)
-     ├── failed lately?      -> TranslationError at once (failures are remembered for FAILURE_TTL_SECONDS)
+     ├── failed lately?      -> TranslationError at once (answered failures are remembered FAILURE_TTL_SECONDS)
      └── LLM, within the concurrency semaphore, up to settings.max_attempts attempts:
           POST {base_url}/chat/completions
            ├── 400/422 with response_format -> ask again without it, and never send it again
@@ -71,20 +71,37 @@ _DECODER = json.JSONDecoder(strict=False)
 _INVALID_ESCAPE = re.compile(r'\\(?![\\/"bfnrtu])')
 
 
-class _AttemptFailed(Exception):
-    """One attempt failed: why, with which HTTP status, whether another may help, and after how long."""
+class GaveUp(TranslationError):
+    """No attempt gave a translation; `billed` is False when the server only refused or failed (429, 5xx, down)."""
 
-    def __init__(self, reason: str, status: int | None = None, *, retry: bool = True, delay: float | None = None):
+    def __init__(self, message: str, status: int | None, billed: bool) -> None:
+        super().__init__(message, status=status)
+        self.billed = billed
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed: why, with which HTTP status, whether another may help, after how long, and if billed."""
+
+    def __init__(
+        self,
+        reason: str,
+        status: int | None = None,
+        *,
+        retry: bool = True,
+        delay: float | None = None,
+        billed: bool = True,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.retry = retry
         self.delay = delay
+        self.billed = billed
 
-    def to_error(self, attempts: int) -> TranslationError:
+    def to_error(self, attempts: int) -> GaveUp:
         """The user-facing error once no more attempts will be made."""
         suffix = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
-        return TranslationError(self.reason + suffix, status=self.status)
+        return GaveUp(self.reason + suffix, self.status, self.billed)
 
 
 def build_messages(paper: Paper) -> list[dict[str, str]]:
@@ -240,6 +257,10 @@ class Translator:
         """The cached translation of this paper version, without asking the LLM."""
         return await self._store.get_translation(self.model, paper.versioned_id)
 
+    def saturated(self) -> bool:
+        """True while translations fill every LLM slot: a new one would have to queue."""
+        return len(self._in_flight) >= max(1, self._settings.concurrency)
+
     def in_flight(self, paper: Paper) -> bool:
         """True while this paper version is being translated (a new request for it costs nothing more)."""
         return translation_key(self.model, paper.versioned_id) in self._in_flight
@@ -299,8 +320,9 @@ class Translator:
             raise TranslationError(f"the translation failed within the last hour ({reason})")
         try:
             translation = await self._call(paper)
-        except TranslationError as exc:
-            await self._store.put_translation_failure(self.model, paper.versioned_id, str(exc), self._failure_ttl)
+        except GaveUp as exc:
+            if exc.billed:  # an outage (429, 5xx, unreachable) cost nothing: the next request tries again
+                await self._store.put_translation_failure(self.model, paper.versioned_id, str(exc), self._failure_ttl)
             raise
         await self._store.put_translation(self.model, paper.versioned_id, translation)
         return translation
@@ -354,7 +376,7 @@ class Translator:
             raise _AttemptFailed(f"the LLM did not answer within {self._settings.timeout:g} s") from None
         except httpx.HTTPError as exc:
             detail = _one_line(str(exc), self._settings.api_key.reveal())
-            raise _AttemptFailed(f"cannot reach the LLM: {type(exc).__name__}: {detail}") from None
+            raise _AttemptFailed(f"cannot reach the LLM: {type(exc).__name__}: {detail}", billed=False) from None
         finally:
             await self._count_request(response)
 
@@ -384,9 +406,11 @@ class Translator:
         if status in (401, 403):
             raise _AttemptFailed(f"the LLM server rejected the API key (HTTP {status})", status, retry=False)
         if status == 429:
-            raise _AttemptFailed("the LLM server's rate limit was hit (HTTP 429)", status, delay=_retry_after(response))
+            raise _AttemptFailed(
+                "the LLM server's rate limit was hit (HTTP 429)", status, delay=_retry_after(response), billed=False
+            )
         if status == 408 or status >= 500:
-            raise _AttemptFailed(f"the LLM server failed (HTTP {status})", status)
+            raise _AttemptFailed(f"the LLM server failed (HTTP {status})", status, billed=False)
         detail = _one_line(_error_detail(response), self._settings.api_key.reveal())
         raise _AttemptFailed(f"the LLM server refused the request (HTTP {status}): {detail}", status, retry=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -287,7 +288,8 @@ class DiscordAdapter:
         await interaction.response.defer(thinking=True)
         incoming = self._incoming(interaction, text)
         log.info("discord chat=%s command=%s", incoming.chat.chat_id, text.split(" ", 1)[0][:40])
-        await self._follow_up(interaction, await self._commands.handle(incoming), ephemeral=False)
+        interim = functools.partial(self._follow_up, interaction, ephemeral=False)
+        await self._follow_up(interaction, await self._commands.handle(incoming, interim), ephemeral=False)
 
     async def on_button(self, interaction: Interaction, paper_id: str) -> None:
         """A paper button: that paper's bilingual abstract, seen only by the presser in a server."""
@@ -295,7 +297,8 @@ class DiscordAdapter:
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         incoming = self._incoming(interaction, f"/paper {paper_id}")
         log.info("discord chat=%s button paper=%s", incoming.chat.chat_id, paper_id[:40])
-        await self._follow_up(interaction, await self._commands.handle(incoming), ephemeral=ephemeral)
+        interim = functools.partial(self._follow_up, interaction, ephemeral=ephemeral)
+        await self._follow_up(interaction, await self._commands.handle(incoming, interim), ephemeral=ephemeral)
 
     async def on_message(self, message: discord.Message) -> None:
         """A text message: `!paper ...` in servers (needs the message-content intent), any text in DMs."""
@@ -317,7 +320,7 @@ class DiscordAdapter:
         incoming = Incoming(ChatRef(PLATFORM, str(channel.id)), str(author.id), text,
                             is_group=in_server, can_manage=may_manage)
         log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
-        replies = await self._commands.handle(incoming)
+        replies = await self._commands.handle(incoming, lambda early: self.send(channel.id, render_reply(*early)))
         await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
 
     async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:

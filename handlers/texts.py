@@ -46,3 +46,9 @@ STOPPED = (
 NOTHING_TO_STOP = "本聊天没有订阅。 · This chat has no subscription."
 NOT_ALLOWED = "无权使用此命令。 · Not allowed: this command is for the bot's administrators."
 FALLBACK = "出错了，请稍后再试。 · Something went wrong; please try again later."
+WORKING = "正在处理，请稍候… · Working on it; the answer follows shortly."
+TOO_SLOW = "处理超时，请稍后再试。 · This took too long; please try again later."
+TRANSLATION_RESUMES = (
+    "翻译额度已用完（每小时 {per_hour} 篇、每天 {per_day} 篇新论文），{at} 后恢复。 · "
+    "Translation limit reached ({per_hour} new papers an hour, {per_day} a day); translation resumes at {at}."
+)

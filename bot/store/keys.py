@@ -90,6 +90,15 @@ def seen_key(chat: ChatRef) -> str:
     return SEEN_KEY.format(chat=chat.key)
 
 
+# Budgets of new /paper translations: one counter per holder (user or chat) and clock hour or UTC day.
+BUDGET_KEY = PREFIX + "budget:{holder}:{window}"
+
+
+def budget_key(holder: str, window: str) -> str:
+    """The counter of new translations one holder (`user:telegram:42`, `chat:telegram:42`) had in one window."""
+    return BUDGET_KEY.format(holder=holder, window=window)
+
+
 # Statistics shared by every process (for /stats and the Prometheus metrics).
 SENT_ON_KEY = PREFIX + "stats:sent:{day}"  # digests sent on a UTC day
 SENT_TOTAL_KEY = PREFIX + "stats:sent:total"

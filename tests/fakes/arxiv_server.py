@@ -9,6 +9,7 @@ standing one. Every request is recorded with its monotonic arrival time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -46,12 +47,13 @@ def fixture_bytes(name: str) -> bytes:
 
 @dataclass(frozen=True)
 class Canned:
-    """One scripted answer: status, body and headers."""
+    """One scripted answer: status, body, headers, and how long to hang before answering."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class FakeArxiv(LoopbackServer):
         """Serve one RSS feed."""
         scripted = self._record("rss", request)
         if scripted is not None:
-            return _respond(scripted)
+            return await _respond_late(scripted)
         feed = self.rss_feeds.get(request.match_info["categories"])
         if feed is None:
             return _respond(Canned(404, b"Not Found"))
@@ -135,7 +137,7 @@ class FakeArxiv(LoopbackServer):
         """Serve one API query: the registered reply for a known id, else an empty feed."""
         scripted = self._record("api", request)
         if scripted is not None:
-            return _respond(scripted)
+            return await _respond_late(scripted)
         wanted = request.query.get("id_list", "")
         reply = self.papers.get(wanted)
         if reply is None:
@@ -143,6 +145,12 @@ class FakeArxiv(LoopbackServer):
                 query_link=escape(request.query_string), query_title=escape(request.query_string)
             ).encode()
         return _respond(Canned(200, reply, ATOM_TYPE))
+
+
+async def _respond_late(answer: Canned) -> web.Response:
+    """A canned answer after its delay (a hanging server)."""
+    await asyncio.sleep(answer.delay)
+    return _respond(answer)
 
 
 def _respond(answer: Canned) -> web.Response:
