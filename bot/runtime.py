@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.arxiv_source import ArxivClient
+from bot.arxiv_client import ArxivClient
 from bot.config import Settings
 from bot.local_redis import ensure_local_redis, stop_local_redis
 from bot.service import DigestService

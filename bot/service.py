@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from bot.arxiv_source import ArxivClient, ArxivId, parse_arxiv_id
+from bot.arxiv_client import ArxivClient
+from bot.arxiv_source import ArxivId, parse_arxiv_id
 from bot.clock import Clock, utc_now
 from bot.digest import TranslationResults, assemble_digest, select_papers
 from bot.errors import SourceUnavailable, TranslationError

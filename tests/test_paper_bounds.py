@@ -222,3 +222,22 @@ async def test_an_absurd_token_count_does_not_fail_paper(
         assert text.startswith("中文：Paper number")
     [stats] = await ask(fake_telegram, ADMIN, "/stats")
     assert "2 calls, 0 tokens" in stats
+
+
+async def test_many_users_asking_few_papers_cost_few_arxiv_requests(
+    start: Start, fake_telegram: FakeTelegram, arxiv: FakeArxiv
+) -> None:
+    """Forty users asking for 8 papers at once cost at most one arXiv request per paper (batched: fewer)."""
+    await start(max_rate=1000, ARXIV_MIN_INTERVAL="0.3")
+    ids = [f"2403.{40000 + n}" for n in range(8)]
+    for n, arxiv_id in enumerate(ids):
+        arxiv.add_entry(arxiv_id, 2, f"Batched paper {n}", f"Abstract of batched paper {n}.")
+    for user in range(40):
+        fake_telegram.user_sends(300 + user, f"/paper {ids[user % 8]}")
+    for user in range(40):
+        sent = await fake_telegram.wait_for_sent_to(300 + user, 1, timeout=10.0)
+        if sent[0]["text"] == WORKING:  # a lookup that waited its turn past the interim bound
+            sent = await fake_telegram.wait_for_sent_to(300 + user, 2, timeout=10.0)
+        assert sent[-1]["text"].startswith(f"中文：Batched paper {user % 8}")
+    assert arxiv.count("api") <= 3
+    assert sorted(i for ids_asked in arxiv.api_id_lists() for i in ids_asked) == sorted(ids)
