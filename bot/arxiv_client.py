@@ -1,11 +1,10 @@
 """A polite async client for arXiv: daily listings over RSS (httpx), paper lookups in its API (the `arxiv` package).
 
-ArxivClient ── PriorityThrottle: one request at a time, 3 s apart, a listing before any lookup
-├── fetch_listing(categories)  RSS, retried with backoff (Retry-After honoured, capped)
-└── fetch_paper(id)            PaperLookups:
-├── already asked for?    -> share that lookup's answer
-└── queued; the queue goes out as one API request (id_list, up to MAX_BATCH ids),
-retried with backoff, ids that arrive meanwhile joining the next attempt
+All requests pass one PriorityThrottle: one at a time, 3 s after the previous one ended, a listing before any
+waiting lookup. `fetch_listing` fetches RSS, retried with backoff (Retry-After honoured, capped). `fetch_paper`
+goes through PaperLookups: a paper answered lately is answered again from memory (RECENT_SECONDS), a lookup
+already under way is shared, and every queued id goes out in one API request (`id_list`, up to MAX_BATCH ids),
+retried with backoff, with ids that arrive meanwhile joining the next attempt.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import asyncio
 import functools
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -35,6 +35,8 @@ ATOM_FEED = re.compile(rb"<feed\b[^>]*http://www\.w3\.org/2005/Atom")
 MAX_RETRY_AFTER = 300.0
 API_TIMEOUT = 30.0
 MAX_BATCH = 50  # ids per API request: one page of results, a URL well under any length limit
+RECENT_SECONDS = 600.0  # a looked-up paper is answered again from memory this long
+RECENT_MAX = 10_000
 
 
 class _Retryable(Exception):
@@ -147,11 +149,15 @@ class PaperLookups:
         self._queue: dict[str, ArxivId] = {}  # asked for, not answered yet, in order
         self._attempts: dict[str, int] = {}
         self._runner: asyncio.Task[None] | None = None
+        self._recent: dict[str, tuple[float, Paper]] = {}  # by versioned id: when answered, and the paper
         self.requests = 0
 
     async def fetch(self, arxiv_id: ArxivId) -> Paper:
-        """The paper, from the lookup already under way for this id or a new one; never cancels that lookup."""
+        """The paper, from a recent or running lookup of this id or a new one; never cancels a running lookup."""
         key = arxiv_id.versioned
+        recent = self._recent.get(key)
+        if recent is not None and time.monotonic() - recent[0] < RECENT_SECONDS:
+            return recent[1]
         answer = self._answers.get(key)
         if answer is None:
             answer = asyncio.get_running_loop().create_future()
@@ -216,9 +222,17 @@ class PaperLookups:
             if answer is None or answer.done():
                 continue
             if isinstance(result, Paper):
+                self._remember(key, result)
                 answer.set_result(result)
             else:
                 answer.set_exception(result)
+
+
+    def _remember(self, key: str, paper: Paper) -> None:
+        """Keep an answer for RECENT_SECONDS, forgetting the oldest when there are too many."""
+        if len(self._recent) >= RECENT_MAX:
+            del self._recent[next(iter(self._recent))]
+        self._recent[key] = (time.monotonic(), paper)
 
 
 class ArxivClient:

@@ -291,3 +291,10 @@ async def test_the_daily_listing_goes_before_waiting_lookups(http: httpx.AsyncCl
     assert len(listing.papers) == 3
     times = [r.at for r in arxiv_server.requests]
     assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(times))
+
+
+async def test_a_paper_looked_up_lately_is_not_asked_for_again(client: ArxivClient, arxiv_server: FakeArxiv) -> None:
+    """Asking again for a version looked up a moment ago is answered from memory, without a request."""
+    first = await client.fetch_paper(ArxivId("2402.03478", 2))
+    again = await client.fetch_paper(ArxivId("2402.03478", 2))
+    assert first == again and arxiv_server.count("api") == 1
