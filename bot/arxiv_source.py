@@ -1,36 +1,25 @@
-"""arXiv as a source: identifier parsing, RSS parsing (pure functions) and a polite async client.
+"""arXiv's formats, as pure functions: identifiers, the RSS listing, and the API's results.
 
 `parse_arxiv_id` reads any id or arXiv URL a user may paste; `parse_rss` reads one announcement day
-from rss.arxiv.org; `ArxivClient` fetches listings (RSS over httpx) and single papers (the API, via the
-`arxiv` package) through one throttle and one retry policy.
+from rss.arxiv.org; `paper_from_result` converts an `arxiv.Result`. The client that fetches them is
+`bot.arxiv_client.ArxivClient`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import re
-import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import arxiv
-import httpx
-import requests
-
-from bot.errors import FeedParseError, InvalidArxivId, PaperNotFound, SourceUnavailable
+from bot.errors import FeedParseError, InvalidArxivId
 from bot.models import Listing, Paper
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 ACCEPTED_FORMS = (
     "2402.03478, 2402.03478v2, arXiv:2402.03478, hep-th/9901001 or https://arxiv.org/abs/2402.03478"
@@ -57,15 +46,11 @@ DESCRIPTION_ID = re.compile(r"arXiv:(\S+?v\d+)\b")
 DESCRIPTION_TYPE = re.compile(r"Announce Type:\s*([\w-]+)", re.IGNORECASE)
 AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
 UNSAFE_XML = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
-CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
 
 NS = {"arxiv": "http://arxiv.org/schemas/atom", "dc": "http://purl.org/dc/elements/1.1/"}
 KEPT_TYPES = frozenset({"new", "cross"})
 REPLACEMENT_TYPES = frozenset({"replace", "replace-cross"})
 
-ATOM_FEED = re.compile(rb"<feed\b[^>]*http://www\.w3\.org/2005/Atom")
-MAX_RETRY_AFTER = 300.0
-API_TIMEOUT = 30.0
 
 
 # ---------------------------------------------------------------------------- identifiers
@@ -289,177 +274,3 @@ def paper_from_result(result: Any) -> Paper:
         categories=tuple(result.categories),
         announce_type="new",
     )
-
-
-# ---------------------------------------------------------------------------- client
-
-
-class _Retryable(Exception):
-    """A failure worth another attempt (429, 5xx, transport error), with the server's Retry-After."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """A numeric Retry-After header in seconds (capped), or None."""
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return min(seconds, MAX_RETRY_AFTER) if seconds >= 0 else None
-
-
-class _Throttle:
-    """Lets one request run at a time and spaces request starts at least `interval` seconds apart."""
-
-    def __init__(self, interval: float, sleep: Callable[[float], Awaitable[None]]) -> None:
-        self._interval = interval
-        self._sleep = sleep
-        self._lock = asyncio.Lock()
-        self._last_start: float | None = None
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """Wait for our turn, then hold it while the request runs."""
-        async with self._lock:
-            if self._last_start is not None:
-                wait = self._last_start + self._interval - time.monotonic()
-                if wait > 0:
-                    await self._sleep(wait)
-            self._last_start = time.monotonic()
-            yield
-
-
-def _check_category(category: str) -> str:
-    """Return the category if it looks like an arXiv category (`cs.LG`, `hep-th`); ValueError if not."""
-    if not CATEGORY.match(category):
-        raise ValueError(f"not an arXiv category: {category!r}")
-    return category
-
-
-def _retryable_status(status: int) -> bool:
-    """Whether an HTTP status is worth another attempt (429 and every 5xx)."""
-    return status == 429 or status >= 500
-
-
-def _record_responses(session: Any, responses: list[Any]) -> None:
-    """Give the `arxiv` package's requests session a default timeout and keep every response it gets.
-
-    arxiv 4.0.2 has no timeout setting and hides the raw answer; its session is the private `_session`.
-    """
-    original = session.request
-
-    def request(*args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("timeout", API_TIMEOUT)
-        response = original(*args, **kwargs)
-        responses.append(response)
-        return response
-
-    session.request = request
-
-
-def _query_api(client: Any, versioned: str) -> Any:
-    """Run the one-id search, translating the `arxiv` package's failures into ours."""
-    try:
-        return next(iter(client.results(arxiv.Search(id_list=[versioned], max_results=1))), None)
-    except arxiv.HTTPError as exc:
-        if _retryable_status(exc.status):
-            raise _Retryable(f"HTTP {exc.status}") from None
-        raise SourceUnavailable(f"arXiv API answered HTTP {exc.status} for {versioned}") from None
-    except (arxiv.UnexpectedEmptyPageError, requests.RequestException) as exc:
-        raise _Retryable(type(exc).__name__) from None
-
-
-def _lookup_sync(query_url_format: str, versioned: str) -> Any:
-    """Ask the arXiv API for one id with the `arxiv` package (blocking); the Result or None if unknown."""
-    client = arxiv.Client(page_size=1, delay_seconds=0, num_retries=0)
-    client.query_url_format = query_url_format
-    responses: list[Any] = []
-    session = getattr(client, "_session", None)
-    if session is not None:
-        _record_responses(session, responses)
-    try:
-        result = _query_api(client, versioned)
-    finally:
-        if session is not None:
-            session.close()
-    if result is None and responses and not ATOM_FEED.search(responses[-1].content[:4096]):
-        raise FeedParseError(f"arXiv API sent something other than an Atom feed for {versioned}")
-    return result
-
-
-class ArxivClient:
-    """Reads arXiv's daily RSS listings and looks single papers up in its API, politely."""
-
-    def __init__(
-        self,
-        http: httpx.AsyncClient,
-        *,
-        rss_url: str = "https://rss.arxiv.org/rss",
-        api_url: str = "https://export.arxiv.org/api/query",
-        min_interval: float = 3.0,
-        max_attempts: int = 4,
-        backoff: float = 2.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self._http = http
-        self._rss_url = rss_url.rstrip("/")
-        self._query_url_format = f"{api_url}?{{}}"
-        self._max_attempts = max_attempts
-        self._backoff = backoff
-        self._sleep = sleep
-        self._throttle = _Throttle(min_interval, sleep)
-
-    async def fetch_listing(self, categories: Sequence[str], *, include_replacements: bool = False) -> Listing:
-        """Fetch today's listing of the given categories (`cs.LG+stat.ML` in one request)."""
-        if not categories:
-            raise ValueError("at least one category is needed")
-        joined = "+".join(_check_category(c) for c in categories)
-        body = await self._with_retries("arXiv RSS", functools.partial(self._get_rss, joined))
-        listing = parse_rss(body, include_replacements=include_replacements)
-        return replace(listing, categories=tuple(categories))
-
-    async def fetch_paper(self, arxiv_id: ArxivId) -> Paper:
-        """Look one paper up in the arXiv API; PaperNotFound when arXiv does not know the id."""
-        lookup = functools.partial(asyncio.to_thread, _lookup_sync, self._query_url_format, arxiv_id.versioned)
-        result = await self._with_retries("arXiv API", lookup)
-        if result is None:
-            raise PaperNotFound(f"arXiv has no paper {arxiv_id.versioned}")
-        return paper_from_result(result)
-
-    async def _get_rss(self, joined: str) -> bytes:
-        """One RSS request: the body on 2xx, _Retryable on 429/5xx/transport errors, else SourceUnavailable."""
-        try:
-            response = await self._http.get(f"{self._rss_url}/{joined}", follow_redirects=True)
-        except httpx.TransportError as exc:
-            raise _Retryable(type(exc).__name__) from None
-        if _retryable_status(response.status_code):
-            raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
-        if not response.is_success:
-            raise SourceUnavailable(f"arXiv RSS answered HTTP {response.status_code} for {joined}")
-        return response.content
-
-    async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run `attempt` through the throttle, retrying _Retryable failures with exponential backoff."""
-        failure = _Retryable("no attempt made")
-        for number in range(1, self._max_attempts + 1):
-            try:
-                async with self._throttle.slot():
-                    return await attempt()
-            except _Retryable as exc:
-                failure = exc
-                log.info("%s attempt %d failed: %s", what, number, exc.reason)
-            if number < self._max_attempts:
-                await self._sleep(self._delay(number, failure.retry_after))
-        raise SourceUnavailable(f"{what} unavailable: {failure.reason} after {self._max_attempts} attempts")
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed attempt number `attempt`: Retry-After if given, else backoff."""
-        if retry_after is not None:
-            return retry_after
-        return float(self._backoff * 2 ** (attempt - 1))

@@ -79,6 +79,8 @@ class Settings:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
     admin_ids: frozenset[str] = frozenset()
+    paper_translations_per_user_hour: int = 20
+    paper_translations_per_user_day: int = 100
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -251,6 +253,8 @@ def settings_from_mapping(env: Mapping[str, str]) -> Settings:
         metrics_port=_port(env, "METRICS_PORT"),
         metrics_host=env.get("METRICS_HOST", "").strip() or "127.0.0.1",
         admin_ids=_admin_ids(env),
+        paper_translations_per_user_hour=_positive_int(env, "PAPER_TRANSLATIONS_PER_USER_HOUR", 20),
+        paper_translations_per_user_day=_positive_int(env, "PAPER_TRANSLATIONS_PER_USER_DAY", 100),
     )
 
 

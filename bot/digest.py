@@ -17,10 +17,12 @@ def select_papers(listing: Listing, filters: Sequence[Filter]) -> list[Paper]:
 
 
 def digest_item(paper: Paper, results: TranslationResults | None) -> DigestItem:
-    """One item: translated when its translation succeeded, marked failed or off otherwise."""
+    """One item: translated when its translation succeeded, marked failed, pending (no result yet) or off otherwise."""
     if results is None:
         return DigestItem(paper, None, TranslationStatus.OFF)
     result = results.get(paper.versioned_id)
+    if result is None:
+        return DigestItem(paper, None, TranslationStatus.PENDING)
     if isinstance(result, Translation):
         return DigestItem(paper, result, TranslationStatus.OK)
     return DigestItem(paper, None, TranslationStatus.FAILED)

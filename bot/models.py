@@ -47,6 +47,8 @@ class TranslationStatus(Enum):
     OK = "ok"
     OFF = "off"
     FAILED = "failed"
+    PENDING = "pending"  # still being translated when the answer was due
+    LIMITED = "limited"  # the reader's budget of new translations is used up for now
 
 
 @dataclass(frozen=True)

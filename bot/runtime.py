@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.arxiv_source import ArxivClient
+from bot.arxiv_client import ArxivClient
 from bot.config import Settings
 from bot.errors import StoreUnavailable
 from bot.local_redis import ensure_local_redis
 from bot.service import DigestService
 from bot.store import Store
+from bot.store.budget import TranslationBudget
 from bot.store.stats import Stats
 from bot.translate import Translator
 
@@ -77,8 +78,12 @@ def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> 
         api_url=settings.arxiv_api_url,
         min_interval=settings.arxiv_min_interval,
     )
-    translator = Translator(http, settings.llm, store) if settings.llm is not None else None
-    return DigestService(source=source, store=store, translator=translator, stats=Stats(store.redis))
+    stats = Stats(store.redis)
+    translator = Translator(http, settings.llm, store, stats=stats) if settings.llm is not None else None
+    budget = TranslationBudget(
+        store.redis, settings.paper_translations_per_user_hour, settings.paper_translations_per_user_day
+    )
+    return DigestService(source=source, store=store, translator=translator, stats=stats, budget=budget)
 
 
 @asynccontextmanager

@@ -1,20 +1,32 @@
-"""The use cases: today's digest for a set of filters, and one paper's bilingual abstract."""
+"""The use cases: today's digest for a set of filters, and one paper's bilingual abstract.
+
+Both can be bounded in time (`within` seconds): past the bound they answer with what there is, papers
+still being translated shown in English and marked (their translations go on and are cached), and an
+arXiv that does not answer in time raises SourceUnavailable.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, TypeVar
 
-from bot.arxiv_source import ArxivClient, ArxivId, parse_arxiv_id
+from bot.arxiv_client import ArxivClient
+from bot.arxiv_source import ArxivId, parse_arxiv_id
 from bot.clock import Clock, utc_now
 from bot.digest import TranslationResults, assemble_digest, select_papers
-from bot.errors import TranslationError
+from bot.errors import SourceUnavailable, TranslationError
 from bot.filters import Filter
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
 from bot.store import Store
+from bot.store.budget import TranslationBudget
 from bot.store.stats import Stats
 from bot.translate import Translator
+
+T = TypeVar("T")
+ARXIV_SILENT = "arXiv is not answering; try again later"
 
 ALL_ARCHIVES = (
     "astro-ph", "cond-mat", "cs", "econ", "eess", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math",
@@ -45,6 +57,46 @@ class DigestOutcome:
         return len(self.listing.papers)
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who asks for a paper: the user and chat whose translation budgets it counts against, unless exempt."""
+
+    user: str
+    chat: str
+    exempt: bool = False
+
+    @property
+    def holders(self) -> tuple[str, str]:
+        """The budget holders this request counts against."""
+        return f"user:{self.user}", f"chat:{self.chat}"
+
+
+@dataclass(frozen=True)
+class PaperAnswer:
+    """A paper's item, and when the requester's translation budget refills if it kept the paper untranslated."""
+
+    item: DigestItem
+    resumes_at: datetime | None = None
+
+
+class Deadline:
+    """A moment on the event loop's clock by which an answer is due; None: no bound."""
+
+    def __init__(self, within: float | None) -> None:
+        self._at = None if within is None else asyncio.get_running_loop().time() + within
+
+    def left(self) -> float | None:
+        """Seconds left (never negative), or None without a bound."""
+        return None if self._at is None else max(0.0, self._at - asyncio.get_running_loop().time())
+
+    async def arxiv(self, work: Awaitable[T]) -> T:
+        """Wait for arXiv work until the deadline; SourceUnavailable when arXiv has not answered by then."""
+        try:
+            return await asyncio.wait_for(work, self.left())
+        except TimeoutError:
+            raise SourceUnavailable(ARXIV_SILENT) from None
+
+
 @dataclass
 class DigestService:
     """Fetches, filters and translates; shared by the CLI, the chat handlers and the scheduler."""
@@ -54,6 +106,7 @@ class DigestService:
     translator: Translator | None
     stats: Stats | None = None
     clock: Clock = utc_now
+    budget: TranslationBudget | None = None
 
     @property
     def translations_on(self) -> bool:
@@ -74,12 +127,16 @@ class DigestService:
         return listing
 
     async def translate(
-        self, papers: Sequence[Paper], progress: ProgressSink | None = None
+        self, papers: Sequence[Paper], progress: ProgressSink | None = None, *, within: float | None = None
     ) -> TranslationResults | None:
-        """Translate papers once each (cached and shared); None when translations are off."""
+        """Translate papers once each (cached and shared); None when translations are off.
+
+        With `within`, papers not translated by then are left out of the results (their translations go on).
+        """
         if self.translator is None:
             return None
-        before = self._llm_use()
+        if within is not None:
+            return await self._translate_within(papers, within)
         if progress is None:
             results = await self.translator.translate_many(papers)
         else:
@@ -89,18 +146,25 @@ class DigestService:
                 progress.step("" if isinstance(result, Translation) else f"{paper.arxiv_id} failed: {result}")
 
             results = await self.translator.translate_many(papers, on_done=on_done)
-        await self._record_llm_use(before)
         return results
 
-    def _llm_use(self) -> tuple[int, int]:
-        """LLM requests and tokens this process has used so far."""
-        return (self.translator.calls, self.translator.tokens_used) if self.translator else (0, 0)
-
-    async def _record_llm_use(self, before: tuple[int, int]) -> None:
-        """Add what the LLM was used for since `before` to the shared monthly counters."""
-        if self.stats is not None:
-            calls, tokens = self._llm_use()
-            await self.stats.record_llm(self.clock().strftime("%Y-%m"), calls - before[0], tokens - before[1])
+    async def _translate_within(self, papers: Sequence[Paper], within: float) -> TranslationResults:
+        """The translations finished within `within` seconds; the others carry on in the background."""
+        assert self.translator is not None
+        tasks = {p.versioned_id: asyncio.ensure_future(self.translator.translate(p)) for p in papers}
+        if not tasks:
+            return {}
+        done, pending = await asyncio.wait(tasks.values(), timeout=within)
+        for task in pending:
+            task.cancel()  # only this wait: translate() shields the shared translation, which is still cached
+        results: dict[str, Translation | TranslationError] = {}
+        for versioned_id, task in tasks.items():
+            if task in done:
+                error = task.exception()
+                if error is not None and not isinstance(error, TranslationError):
+                    raise error
+                results[versioned_id] = error if isinstance(error, TranslationError) else task.result()
+        return results
 
     async def latest_digest(
         self,
@@ -109,11 +173,13 @@ class DigestService:
         *,
         include_replacements: bool = False,
         progress: ProgressSink | None = None,
+        within: float | None = None,
     ) -> DigestOutcome:
         """The digest of arXiv's latest announcement in `categories`, keeping what `filters` match."""
-        listing = await self.listing(categories, include_replacements)
+        deadline = Deadline(within)
+        listing = await deadline.arxiv(self.listing(categories, include_replacements))
         papers = select_papers(listing, filters)
-        results = await self.translate(papers, progress)
+        results = await self.translate(papers, progress, within=deadline.left())
         return DigestOutcome(assemble_digest(listing, papers, results), listing)
 
     @staticmethod
@@ -145,15 +211,45 @@ class DigestService:
         return items
 
     async def paper(self, text: str) -> DigestItem:
-        """One paper's bilingual abstract from an id or URL as a user typed it."""
-        paper = await self.find_paper(parse_arxiv_id(text))
-        if self.translator is None:
-            return DigestItem(paper, None, TranslationStatus.OFF)
-        before = self._llm_use()
+        """One paper's bilingual abstract from an id or URL as a user typed it (no budget, no time bound)."""
+        return (await self.lookup_paper(text)).item
+
+    async def lookup_paper(
+        self,
+        text: str,
+        requester: Requester | None = None,
+        *,
+        within: float | None = None,
+        busy_within: float | None = None,
+    ) -> PaperAnswer:
+        """One paper's bilingual abstract for a requester, a new translation counted against their budget.
+
+        Cached translations and papers that failed lately cost nothing; past `within` seconds (`busy_within`
+        when every LLM slot is taken and the translation must queue) the English is answered, marked, while
+        the translation goes on and is cached.
+        """
+        deadline = Deadline(within)
+        paper = await deadline.arxiv(self.find_paper(parse_arxiv_id(text)))
+        translator = self.translator
+        if translator is None:
+            return PaperAnswer(DigestItem(paper, None, TranslationStatus.OFF))
+        if (cached := await translator.cached(paper)) is not None:
+            return PaperAnswer(DigestItem(paper, cached, TranslationStatus.OK))
+        if await translator.failed_lately(paper):
+            return PaperAnswer(DigestItem(paper, None, TranslationStatus.FAILED))
+        if requester is not None and not requester.exempt and self.budget is not None and not translator.in_flight(
+            paper
+        ):
+            resumes_at = await self.budget.take(requester.holders, self.clock())
+            if resumes_at is not None:
+                return PaperAnswer(DigestItem(paper, None, TranslationStatus.LIMITED), resumes_at)
+        bound = deadline.left()
+        if busy_within is not None and translator.saturated() and not translator.in_flight(paper):
+            bound = busy_within if bound is None else min(bound, busy_within)
         try:
-            translation = await self.translator.translate(paper)
+            translation = await asyncio.wait_for(translator.translate(paper), bound)
+        except TimeoutError:
+            return PaperAnswer(DigestItem(paper, None, TranslationStatus.PENDING))
         except TranslationError:
-            return DigestItem(paper, None, TranslationStatus.FAILED)
-        finally:
-            await self._record_llm_use(before)
-        return DigestItem(paper, translation, TranslationStatus.OK)
+            return PaperAnswer(DigestItem(paper, None, TranslationStatus.FAILED))
+        return PaperAnswer(DigestItem(paper, translation, TranslationStatus.OK))

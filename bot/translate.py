@@ -5,14 +5,18 @@ How one paper is translated:
     Translator.translate(paper)
      ├── in flight already?  -> await the same task (single-flight per model + paper version)
      ├── in the Store?       -> the cached Translation (no LLM call)
+     ├── failed lately?      -> TranslationError at once (answered failures are remembered FAILURE_TTL_SECONDS)
      └── LLM, within the concurrency semaphore, up to settings.max_attempts attempts:
           POST {base_url}/chat/completions
            ├── 400/422 with response_format -> ask again without it, and never send it again
            ├── 401/403                      -> TranslationError at once (bad key; never retried)
            ├── 429                          -> retry after Retry-After (else exponential backoff)
            ├── 408/5xx, timeout, transport  -> retry after exponential backoff
-           └── 200 -> extract the JSON object -> validate_answer -> Translation (cached in the Store)
+           └── 200 -> extract the JSON object -> validate_answer -> check_translation -> Translation (cached)
                       unusable answer       -> retry after exponential backoff
+
+Every request is counted once, when it is made, in the shared LLM statistics (with the tokens the server
+reports, when that number is sane).
 """
 
 from __future__ import annotations
@@ -27,10 +31,13 @@ from typing import Any
 
 import httpx
 
+from bot.answer_check import check_translation
+from bot.clock import Clock, utc_now
 from bot.config import LLMSettings
 from bot.errors import TranslationError
 from bot.models import Paper, Translation
 from bot.store import Store, translation_key
+from bot.store.stats import Stats
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,8 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_MAX_SECONDS = 30.0
 RETRY_AFTER_MAX_SECONDS = 300.0
 REASON_MAX_CHARS = 200
+FAILURE_TTL_SECONDS = 3600  # a failed paper is not asked for again (and billed again) for this long
+MAX_SANE_TOKENS = 10_000_000  # a token count reported above this (or below 1) is a server bug, not usage
 
 SYSTEM_PROMPT = """\
 You translate arXiv papers from English into Simplified Chinese for researchers.
@@ -62,20 +71,37 @@ _DECODER = json.JSONDecoder(strict=False)
 _INVALID_ESCAPE = re.compile(r'\\(?![\\/"bfnrtu])')
 
 
-class _AttemptFailed(Exception):
-    """One attempt failed: why, with which HTTP status, whether another may help, and after how long."""
+class GaveUp(TranslationError):
+    """No attempt gave a translation; `billed` is False when the server only refused or failed (429, 5xx, down)."""
 
-    def __init__(self, reason: str, status: int | None = None, *, retry: bool = True, delay: float | None = None):
+    def __init__(self, message: str, status: int | None, billed: bool) -> None:
+        super().__init__(message, status=status)
+        self.billed = billed
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed: why, with which HTTP status, whether another may help, after how long, and if billed."""
+
+    def __init__(
+        self,
+        reason: str,
+        status: int | None = None,
+        *,
+        retry: bool = True,
+        delay: float | None = None,
+        billed: bool = True,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.retry = retry
         self.delay = delay
+        self.billed = billed
 
-    def to_error(self, attempts: int) -> TranslationError:
+    def to_error(self, attempts: int) -> GaveUp:
         """The user-facing error once no more attempts will be made."""
         suffix = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
-        return TranslationError(self.reason + suffix, status=self.status)
+        return GaveUp(self.reason + suffix, self.status, self.billed)
 
 
 def build_messages(paper: Paper) -> list[dict[str, str]]:
@@ -175,11 +201,21 @@ def _message_content(body: Any) -> str:
     return content
 
 
-def _total_tokens(body: Any) -> int:
-    """The answer's usage.total_tokens, or 0 when the server does not report it."""
+def reported_tokens(response: httpx.Response) -> int | None:
+    """The answer's usage.total_tokens: 0 when not reported, None when reported outside 1..MAX_SANE_TOKENS."""
+    if response.status_code != 200:
+        return 0
+    try:
+        body = response.json()
+    except ValueError:
+        return 0
     usage = body.get("usage") if isinstance(body, dict) else None
     total = usage.get("total_tokens") if isinstance(usage, dict) else None
-    return total if isinstance(total, int) and not isinstance(total, bool) and total > 0 else 0
+    if total is None:
+        return 0
+    if not isinstance(total, int) or isinstance(total, bool) or not 0 < total <= MAX_SANE_TOKENS:
+        return None
+    return total
 
 
 class Translator:
@@ -191,12 +227,19 @@ class Translator:
         settings: LLMSettings,
         store: Store,
         *,
+        stats: Stats | None = None,
+        clock: Clock = utc_now,
+        failure_ttl: int = FAILURE_TTL_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._http = http
         self._settings = settings
         self._store = store
+        self._stats = stats
+        self._clock = clock
+        self._failure_ttl = failure_ttl
         self._sleep = sleep
+        self._insane_usage_logged = False
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
         self._timeout = httpx.Timeout(settings.timeout)
         self._semaphore = asyncio.Semaphore(max(1, settings.concurrency))
@@ -213,6 +256,18 @@ class Translator:
     async def cached(self, paper: Paper) -> Translation | None:
         """The cached translation of this paper version, without asking the LLM."""
         return await self._store.get_translation(self.model, paper.versioned_id)
+
+    def saturated(self) -> bool:
+        """True while translations fill every LLM slot: a new one would have to queue."""
+        return len(self._in_flight) >= max(1, self._settings.concurrency)
+
+    def in_flight(self, paper: Paper) -> bool:
+        """True while this paper version is being translated (a new request for it costs nothing more)."""
+        return translation_key(self.model, paper.versioned_id) in self._in_flight
+
+    async def failed_lately(self, paper: Paper) -> bool:
+        """True when this paper version's translation failed within the last FAILURE_TTL_SECONDS."""
+        return await self._store.get_translation_failure(self.model, paper.versioned_id) is not None
 
     async def translate(self, paper: Paper) -> Translation:
         """The paper's translation from the cache, else from the LLM; raises TranslationError."""
@@ -253,11 +308,22 @@ class Translator:
             task.exception()
 
     async def _cached_or_new(self, paper: Paper) -> Translation:
-        """The cached translation, else a new one from the LLM, cached before it is returned."""
+        """The cached translation, else a new one from the LLM, cached before it is returned.
+
+        A failure is remembered for a while, so asking again soon costs no LLM call.
+        """
         found = await self.cached(paper)
         if found is not None:
             return found
-        translation = await self._call(paper)
+        reason = await self._store.get_translation_failure(self.model, paper.versioned_id)
+        if reason is not None:
+            raise TranslationError(f"the translation failed within the last hour ({reason})")
+        try:
+            translation = await self._call(paper)
+        except GaveUp as exc:
+            if exc.billed:  # an outage (429, 5xx, unreachable) cost nothing: the next request tries again
+                await self._store.put_translation_failure(self.model, paper.versioned_id, str(exc), self._failure_ttl)
+            raise
         await self._store.put_translation(self.model, paper.versioned_id, translation)
         return translation
 
@@ -291,7 +357,7 @@ class Translator:
                 logger.info("the LLM refused response_format (HTTP %d); not sending it again", response.status_code)
             response = await self._post(paper, with_format=False)
         self._check_status(response)
-        return self._read_answer(response)
+        return self._read_answer(response, paper)
 
     async def _post(self, paper: Paper, *, with_format: bool) -> httpx.Response:
         """Send one chat-completions request; transport failures and timeouts become retryable failures."""
@@ -302,14 +368,30 @@ class Translator:
         }
         if with_format:
             body["response_format"] = {"type": "json_object"}
-        self.calls += 1
+        response = None
         try:
-            return await self._http.post(self._url, json=body, headers=self._headers(), timeout=self._timeout)
+            response = await self._http.post(self._url, json=body, headers=self._headers(), timeout=self._timeout)
+            return response
         except httpx.TimeoutException:
             raise _AttemptFailed(f"the LLM did not answer within {self._settings.timeout:g} s") from None
         except httpx.HTTPError as exc:
             detail = _one_line(str(exc), self._settings.api_key.reveal())
-            raise _AttemptFailed(f"cannot reach the LLM: {type(exc).__name__}: {detail}") from None
+            raise _AttemptFailed(f"cannot reach the LLM: {type(exc).__name__}: {detail}", billed=False) from None
+        finally:
+            await self._count_request(response)
+
+    async def _count_request(self, response: httpx.Response | None) -> None:
+        """Count one request made (answered or not) and the tokens its answer reports, here and in the stats."""
+        tokens = reported_tokens(response) if response is not None else 0
+        if tokens is None:
+            tokens = 0
+            if not self._insane_usage_logged:
+                self._insane_usage_logged = True
+                logger.warning("the LLM reported a token count outside 1..%d; ignoring such counts", MAX_SANE_TOKENS)
+        self.calls += 1
+        self.tokens_used += tokens
+        if self._stats is not None:
+            await self._stats.record_llm(self._clock().strftime("%Y-%m"), 1, tokens)
 
     def _headers(self) -> dict[str, str]:
         """The Authorization header, or none when the key is empty (local servers)."""
@@ -324,20 +406,21 @@ class Translator:
         if status in (401, 403):
             raise _AttemptFailed(f"the LLM server rejected the API key (HTTP {status})", status, retry=False)
         if status == 429:
-            raise _AttemptFailed("the LLM server's rate limit was hit (HTTP 429)", status, delay=_retry_after(response))
+            raise _AttemptFailed(
+                "the LLM server's rate limit was hit (HTTP 429)", status, delay=_retry_after(response), billed=False
+            )
         if status == 408 or status >= 500:
-            raise _AttemptFailed(f"the LLM server failed (HTTP {status})", status)
+            raise _AttemptFailed(f"the LLM server failed (HTTP {status})", status, billed=False)
         detail = _one_line(_error_detail(response), self._settings.api_key.reveal())
         raise _AttemptFailed(f"the LLM server refused the request (HTTP {status}): {detail}", status, retry=False)
 
-    def _read_answer(self, response: httpx.Response) -> Translation:
-        """Count the answer's tokens and turn its message into a validated Translation."""
+    def _read_answer(self, response: httpx.Response, paper: Paper) -> Translation:
+        """Turn the answer's message into a Translation checked against the paper."""
         try:
             body = response.json()
         except ValueError:
             raise _AttemptFailed("the LLM server answered with a body that is not JSON") from None
-        self.tokens_used += _total_tokens(body)
         try:
-            return validate_answer(extract_json_object(_message_content(body)))
+            return check_translation(validate_answer(extract_json_object(_message_content(body))), paper)
         except TranslationError as exc:
             raise _AttemptFailed(str(exc)) from None

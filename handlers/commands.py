@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -11,7 +12,7 @@ from typing import NamedTuple
 from bot.arxiv_source import parse_arxiv_id
 from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound, SourceUnavailable
 from bot.filters import Filter, parse_filter
-from bot.service import DigestService
+from bot.service import DigestService, PaperAnswer, Requester
 from bot.store import Store, is_outage
 from bot.store.delivery import DeliveryState
 from bot.store.stats import Stats
@@ -31,6 +32,25 @@ MAX_COMMAND_CHARS = 1000
 MANAGING_COMMANDS = frozenset({"subscribe", "unsubscribe", "time", "lang", "stop"})
 ADMIN_COMMANDS = frozenset({"stats", "broadcast"})
 Broadcaster = Callable[[str], Awaitable[int]]
+Notify = Callable[[list[Reply]], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class ReplyBounds:
+    """How long a command may take: a "working on it" reply after `interim`, the final answer within `final`.
+
+    Slow work (arXiv, the LLM) stops waiting `margin` seconds before `final`, leaving time to answer with what
+    there is; anything still unfinished at `final` gets an apology.
+    """
+
+    interim: float = 5.0
+    final: float = 60.0
+    margin: float = 3.0
+
+    @property
+    def work(self) -> float:
+        """Seconds slow work may take before the command answers with what it has."""
+        return max(0.0, self.final - self.margin)
 
 
 @dataclass(frozen=True)
@@ -99,14 +119,39 @@ class Commands:
         *,
         admin_ids: frozenset[str] = frozenset(),
         broadcaster: Broadcaster | None = None,
+        bounds: ReplyBounds = ReplyBounds(),
     ) -> None:
         self._service = service
         self._store = store
         self._admin_ids = admin_ids
         self.broadcaster = broadcaster
+        self._bounds = bounds
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
-        """Answer one message; never raises: an unexpected failure (Redis down, a bug) becomes an apology."""
+    async def handle(self, msg: Incoming, notify: Notify | None = None) -> list[Reply]:
+        """Answer one message within the bounds; never raises: an unexpected failure becomes an apology.
+
+        When the answer takes longer than `bounds.interim`, `notify` (if given) sends a short "working on it"
+        reply first.
+        """
+        work = asyncio.ensure_future(self._answer(msg))
+        done, _ = await asyncio.wait({work}, timeout=self._bounds.interim)
+        if not done and notify is not None:
+            await self._notify(msg, notify)
+        try:
+            return await asyncio.wait_for(work, max(0.0, self._bounds.final - self._bounds.interim))
+        except TimeoutError:
+            log.warning("%s: no answer within %.0f s", msg.chat.key, self._bounds.final)
+            return [TextReply(texts.TOO_SLOW)]
+
+    async def _notify(self, msg: Incoming, notify: Notify) -> None:
+        """Send the interim reply; a failure to send it never stops the answer."""
+        try:
+            await notify([TextReply(texts.WORKING)])
+        except Exception:
+            log.exception("%s: the interim reply failed", msg.chat.key)
+
+    async def _answer(self, msg: Incoming) -> list[Reply]:
+        """Answer one message, an unexpected failure (Redis down, a bug) becoming an apology."""
         try:
             return await self._dispatch(msg)
         except Exception as exc:
@@ -248,18 +293,33 @@ class Commands:
         if not args:
             return [TextReply(texts.USAGE["paper"], error=True)]
         wanted = parse_arxiv_id(args.split()[0]).arxiv_id
-        item = await self._service.paper(args.split()[0])
-        if item.paper.arxiv_id != wanted:
-            log.warning("%s: asked arXiv for %s, got %s", msg.chat.key, wanted, item.paper.arxiv_id)
-            return [TextReply(texts.OTHER_PAPER.format(got=item.paper.arxiv_id, wanted=wanted))]
-        return [PaperReply(item)]
+        requester = Requester(f"{msg.chat.platform}:{msg.user_id}", msg.chat.key, exempt=self._is_admin(msg))
+        answer = await self._service.lookup_paper(
+            args.split()[0], requester, within=self._bounds.work, busy_within=self._bounds.interim
+        )
+        got = answer.item.paper.arxiv_id
+        if got != wanted:
+            log.warning("%s: asked arXiv for %s, got %s", msg.chat.key, wanted, got)
+            return [TextReply(texts.OTHER_PAPER.format(got=got, wanted=wanted))]
+        return [PaperReply(answer.item), *self._budget_note(answer)]
+
+    def _budget_note(self, answer: PaperAnswer) -> list[Reply]:
+        """The line saying when translation resumes, when the budget kept the paper untranslated."""
+        budget = self._service.budget
+        if answer.resumes_at is None or budget is None:
+            return []
+        at = f"{answer.resumes_at:%Y-%m-%d %H:%M} UTC"
+        note = texts.TRANSLATION_RESUMES.format(per_hour=budget.per_hour, per_day=budget.per_day, at=at)
+        return [TextReply(note)]
 
     async def cmd_digest(self, msg: Incoming, args: str) -> list[Reply]:
         """The latest announcement's digest for this chat's filters, now."""
         sub = await self._store.get_subscriber(msg.chat)
         if sub is None or not sub.filters:
             return [TextReply(texts.NO_FILTERS)]
-        outcome = await self._service.latest_digest(sub.filters, self._service.feed_categories(sub.filters))
+        outcome = await self._service.latest_digest(
+            sub.filters, self._service.feed_categories(sub.filters), within=self._bounds.work
+        )
         cats = ", ".join(outcome.listing.categories)
         if outcome.listing.empty:
             return [TextReply(f"arXiv 最新一期没有新论文（周五、周六和节假日不发布）。 · arXiv's latest listing "

@@ -24,6 +24,13 @@ def reply_text(reply: Reply) -> str:
 async def run_console(commands: Commands, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
     """Read commands line by line until end of input, printing each reply."""
     interactive = stdin.isatty()
+
+    async def show(replies: list[Reply]) -> None:
+        """Print replies (the interim "working on it" one too, as soon as it comes)."""
+        for reply in replies:
+            print(reply_text(reply), file=stdout, end="\n\n")
+        stdout.flush()
+
     if interactive:
         print(GREETING, file=stdout)
     while True:
@@ -35,6 +42,4 @@ async def run_console(commands: Commands, stdin: TextIO = sys.stdin, stdout: Tex
             break
         if not line.strip():
             continue
-        for reply in await commands.handle(Incoming(CONSOLE_CHAT, "local", line.strip())):
-            print(reply_text(reply), file=stdout, end="\n\n")
-        stdout.flush()
+        await show(await commands.handle(Incoming(CONSOLE_CHAT, "local", line.strip()), show))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -329,7 +330,8 @@ class DiscordAdapter:
     async def _answer(self, interaction: Interaction, text: str, *, ephemeral: bool) -> None:
         """Run a deferred interaction's command and always end in a follow-up: an apology if anything fails."""
         try:
-            replies = await self._commands.handle(self._incoming(interaction, text))
+            interim = functools.partial(self._follow_up, interaction, ephemeral=ephemeral)
+            replies = await self._commands.handle(self._incoming(interaction, text), interim)
             await self._follow_up(interaction, replies, ephemeral=ephemeral)
         except Exception as exc:  # whatever failed, the user must not be left on "thinking…"
             log.error("discord chat=%s: answer failed: %s: %s", interaction.channel_id, type(exc).__name__, exc)
@@ -356,7 +358,7 @@ class DiscordAdapter:
         incoming = Incoming(ChatRef(PLATFORM, str(channel.id)), str(author.id), text,
                             is_group=in_server, can_manage=may_manage)
         log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
-        replies = await self._commands.handle(incoming)
+        replies = await self._commands.handle(incoming, lambda early: self.send(channel.id, render_reply(*early)))
         await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
 
     async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -206,7 +207,8 @@ class TelegramAdapter:
             typing = asyncio.create_task(self._show_typing(update.effective_chat.id))  # never delays the answer
             self._background.add(typing)
             typing.add_done_callback(self._background.discard)
-        await self.send(update.effective_chat.id, await self._commands.handle(incoming), incoming.is_group)
+        interim = functools.partial(self.send, update.effective_chat.id, is_group=incoming.is_group)
+        await self.send(update.effective_chat.id, await self._commands.handle(incoming, interim), incoming.is_group)
 
     async def _show_typing(self, chat_id: int) -> None:
         """Show "typing…" while a slow command (fetching, translating) is prepared; never fail because of it."""
@@ -231,7 +233,8 @@ class TelegramAdapter:
         incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
                             is_group=chat.type != ChatType.PRIVATE)
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
-        await self.send(chat.id, await self._commands.handle(incoming), incoming.is_group)
+        interim = functools.partial(self.send, chat.id, is_group=incoming.is_group)
+        await self.send(chat.id, await self._commands.handle(incoming, interim), incoming.is_group)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log an error no handler caught, without tokens (never the request URL)."""

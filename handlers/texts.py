@@ -71,3 +71,9 @@ TERM_KINDS = (
 )
 ALL_OF_ARXIV = "全部 arXiv · all of arXiv"
 STALE_BUTTON = "这个按钮已失效。 · This button no longer works."
+WORKING = "正在处理，请稍候… · Working on it; the answer follows shortly."
+TOO_SLOW = "处理超时，请稍后再试。 · This took too long; please try again later."
+TRANSLATION_RESUMES = (
+    "翻译额度已用完（每小时 {per_hour} 篇、每天 {per_day} 篇新论文），{at} 后恢复。 · "
+    "Translation limit reached ({per_hour} new papers an hour, {per_day} a day); translation resumes at {at}."
+)

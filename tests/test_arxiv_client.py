@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import date
@@ -10,8 +11,10 @@ import arxiv
 import httpx
 import pytest
 
-from bot.arxiv_source import ArxivClient, ArxivId, paper_from_result
+from bot.arxiv_client import ArxivClient
+from bot.arxiv_source import ArxivId, paper_from_result
 from bot.errors import FeedParseError, PaperNotFound, SourceUnavailable
+from bot.models import Paper
 from tests.fakes.arxiv_server import Canned, FakeArxiv, fixture_bytes
 from tests.fakes.loopback import RecordingSleep
 
@@ -248,3 +251,50 @@ def test_an_old_style_result_converts_to_a_paper() -> None:
         "hep-th/9901001", 3, "An Old Paper", "Line one line two."
     )
     assert paper.url == "https://arxiv.org/abs/hep-th/9901001"
+
+
+async def test_concurrent_lookups_of_one_id_share_one_request(client: ArxivClient, arxiv_server: FakeArxiv) -> None:
+    """Twenty users asking for the same paper at once cause one API request, and all get the paper."""
+    papers = await asyncio.gather(*(client.fetch_paper(ArxivId("2402.03478", 2)) for _ in range(20)))
+    assert {p.versioned_id for p in papers} == {"2402.03478v2"}
+    assert arxiv_server.count("api") == 1
+
+
+async def test_waiting_ids_go_out_together_in_one_request(http: httpx.AsyncClient, arxiv_server: FakeArxiv) -> None:
+    """Ids asked for while a lookup runs are sent in one request with id_list; unknown ones are not found."""
+    for n in range(1, 11):
+        arxiv_server.add_entry(f"2403.{30000 + n}", 1, f"Paper {n}", f"Abstract {n}.")
+    client = ArxivClient(http, rss_url=arxiv_server.rss_url, api_url=arxiv_server.api_url, min_interval=0.2)
+    first = asyncio.create_task(client.fetch_paper(ArxivId("2403.30001", None)))
+    await asyncio.sleep(0.01)
+    rest = [ArxivId(f"2403.{30000 + n}", None) for n in range(2, 11)] + [ArxivId("2403.39999", None)]
+    results = await asyncio.gather(first, *(client.fetch_paper(i) for i in rest), return_exceptions=True)
+    assert [r.title for r in results[:10] if isinstance(r, Paper)] == [f"Paper {n}" for n in range(1, 11)]
+    assert isinstance(results[10], PaperNotFound)
+    assert arxiv_server.api_id_lists() == [["2403.30001"], [i.versioned for i in rest]]
+    assert client.api_requests == 2
+
+
+async def test_the_daily_listing_goes_before_waiting_lookups(http: httpx.AsyncClient, arxiv_server: FakeArxiv) -> None:
+    """A listing fetch asked for while lookups queue is the next request; the lookups follow, spaced."""
+    for n in range(1, 4):
+        arxiv_server.add_entry(f"2403.{30000 + n}", 1, f"Paper {n}", f"Abstract {n}.")
+    client = ArxivClient(http, rss_url=arxiv_server.rss_url, api_url=arxiv_server.api_url, min_interval=0.2)
+    lookups = [asyncio.create_task(client.fetch_paper(ArxivId("2403.30001", None)))]
+    await asyncio.sleep(0.05)  # the first lookup has gone out; the next ones wait for their turn
+    lookups += [asyncio.create_task(client.fetch_paper(ArxivId(f"2403.{30000 + n}", None))) for n in (2, 3)]
+    await asyncio.sleep(0.01)
+    listing = await client.fetch_listing(["cs.LG", "stat.ML"])
+    await asyncio.gather(*lookups)
+    assert [r.endpoint for r in arxiv_server.requests] == ["api", "rss", "api"]
+    assert arxiv_server.api_id_lists()[1] == ["2403.30002", "2403.30003"]
+    assert len(listing.papers) == 3
+    times = [r.at for r in arxiv_server.requests]
+    assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(times))
+
+
+async def test_a_paper_looked_up_lately_is_not_asked_for_again(client: ArxivClient, arxiv_server: FakeArxiv) -> None:
+    """Asking again for a version looked up a moment ago is answered from memory, without a request."""
+    first = await client.fetch_paper(ArxivId("2402.03478", 2))
+    again = await client.fetch_paper(ArxivId("2402.03478", 2))
+    assert first == again and arxiv_server.count("api") == 1

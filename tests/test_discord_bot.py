@@ -24,7 +24,7 @@ from bot.service import DigestService
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers.app import start_senders
-from handlers.commands import Commands, Incoming
+from handlers.commands import Commands, Incoming, Notify
 from handlers.discord_bot import DiscordAdapter, PaperButton
 from handlers.replies import Reply
 from tests.fakes.discord_server import (  # noqa: F401  (the `fake_discord` fixture)
@@ -421,7 +421,7 @@ async def test_refusals_in_a_server_are_seen_only_by_the_user(
 class _BrokenCommands(Commands):
     """Commands with a bug: every answer fails (as an unexpected error in rendering or sending would)."""
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
+    async def handle(self, msg: Incoming, notify: Notify | None = None) -> list[Reply]:
         raise RuntimeError("a bug")
 
 

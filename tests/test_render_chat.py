@@ -91,3 +91,18 @@ def test_text_forms_for_the_console() -> None:
     text = digest_text(digest, "zh", "arXiv 2024-03-25")
     assert "1. Title A" in text and "https://arxiv.org/abs/2401.00002" in text and "摘要B" in text
     assert "Title A" in paper_text(digest.items[0])
+
+
+def test_astral_text_is_shortened_in_linear_time() -> None:
+    """A paper with 100k characters outside the BMP in its fields renders for each platform in under 50 ms."""
+    import time
+
+    from bot.render import discord_embeds
+
+    huge = "𝒪 " * 50_000
+    item = _item(huge, huge)
+    for render in (paper_messages, discord_embeds.paper_messages):
+        started = time.perf_counter()
+        messages = render(item)
+        elapsed = time.perf_counter() - started
+        assert messages and elapsed < 0.050, f"{render.__module__}: {elapsed * 1e3:.1f} ms"

@@ -189,9 +189,9 @@ async def test_non_json_answer_is_retried(translator: Translator, fake_llm: Fake
 
 
 async def test_always_invalid_fails_and_is_not_cached(
-    translator: Translator, fake_llm: FakeLLM, sleeps: RecordingSleep
+    translator: Translator, fake_llm: FakeLLM, sleeps: RecordingSleep, store: Store
 ) -> None:
-    """An LLM that never answers usably gives a TranslationError after max_attempts, and nothing is cached."""
+    """A never-usable LLM fails after max_attempts; the failure is remembered for an hour, costing no more calls."""
     fake_llm.script(NOT_JSON, NOT_JSON, NOT_JSON)
     paper = make_paper()
     with pytest.raises(TranslationError, match="no JSON object") as caught:
@@ -201,6 +201,10 @@ async def test_always_invalid_fails_and_is_not_cached(
     assert fake_llm.count == 3
     assert sleeps.calls == [1.0, 2.0]
     assert await translator.cached(paper) is None
+    with pytest.raises(TranslationError, match="failed within the last hour"):
+        await translator.translate(paper)
+    assert fake_llm.count == 3 and await translator.failed_lately(paper)
+    await store.redis.delete(*await store.redis.keys("axd:trfail:*"))  # the hour is over
     assert (await translator.translate(paper)).title_zh == "中文：" + paper.title
 
 

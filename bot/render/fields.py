@@ -10,6 +10,8 @@ from bot.models import DigestItem, TranslationStatus
 MARKERS = {
     TranslationStatus.OFF: "〔未翻译：翻译功能未开启 · translations are off〕",
     TranslationStatus.FAILED: "〔翻译失败，显示英文原文 · translation failed, showing English〕",
+    TranslationStatus.PENDING: "〔翻译尚未完成，显示英文原文 · not translated yet, showing English〕",
+    TranslationStatus.LIMITED: "〔未翻译：翻译额度已用完 · not translated: translation limit reached〕",
 }
 LEGACY_TITLE_SUFFIX = re.compile(r" \(arXiv:[^\s()]+ \[[^\]\s]+\](?: UPDATED)?\)$")
 

@@ -12,20 +12,25 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def shorten(text: str, limit: int, measure: Callable[[str], int] = utf16_len) -> str:
-    """Cut text to fit `limit`, at a space where possible, ending in an ellipsis."""
-    if measure(text) <= limit:
+def utf16_prefix(text: str, units: int) -> str:
+    """The longest start of `text` that is at most `units` UTF-16 code units long (never half a surrogate pair)."""
+    if len(text) <= units // 2:
         return text
-    cut = text
-    while cut and measure(cut + ELLIPSIS) > limit:
-        cut = cut[: max(0, min(len(cut) - 1, limit - 1))]
-        space = cut.rfind(" ", max(0, len(cut) - 40))
-        cut = cut[:space] if space > 0 else cut
-    return cut + ELLIPSIS
+    return text.encode("utf-16-le")[: 2 * max(0, units)].decode("utf-16-le", errors="ignore")
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text to fit `limit` UTF-16 units, at a space where possible, ending in an ellipsis; linear in its length."""
+    if utf16_len(text) <= limit:
+        return text
+    cut = utf16_prefix(text, limit - utf16_len(ELLIPSIS))
+    space = cut.rfind(" ", max(0, len(cut) - 40))
+    return (cut[:space] if space > 0 else cut) + ELLIPSIS
 
 
 def fit_escaped(text: str, limit: int, escape: Callable[[str], str]) -> str:
     """Escape text for a markup, shortening it first so that the escaped form fits `limit`."""
+    text = shorten(text, limit)  # escaping never makes text shorter: no need to escape more than fits
     while True:
         escaped = escape(text)
         if utf16_len(escaped) <= limit:

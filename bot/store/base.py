@@ -35,6 +35,7 @@ from bot.store.keys import (
     listing_key,
     paper_key,
     subscriber_key,
+    translation_failure_key,
     translation_key,
 )
 from bot.subscribers import ChatRef, Subscriber
@@ -103,6 +104,15 @@ class Store:
         await self._redis.set(
             translation_key(model, versioned_id), json.dumps(asdict(translation), ensure_ascii=False)
         )
+
+    async def get_translation_failure(self, model: str, versioned_id: str) -> str | None:
+        """Why this paper version's translation failed lately, or None if it did not (or long ago)."""
+        raw = await self._redis.get(translation_failure_key(model, versioned_id))
+        return None if raw is None else str(raw)
+
+    async def put_translation_failure(self, model: str, versioned_id: str, reason: str, ttl: int) -> None:
+        """Remember for `ttl` seconds that a translation failed, so asking again soon costs no LLM call."""
+        await self._redis.set(translation_failure_key(model, versioned_id), reason[:500], ex=max(1, ttl))
 
     async def get_paper(self, arxiv_id: str) -> Paper | None:
         """Return a paper's cached metadata, if it was seen recently."""

@@ -6,6 +6,7 @@ from bot.subscribers import ChatRef
 
 PREFIX = "axd:"
 TRANSLATION_KEY = PREFIX + "tr:{model}:{paper}"
+TRANSLATION_FAILURE_KEY = PREFIX + "trfail:{model}:{paper}"  # why a translation failed lately (with a TTL)
 PAPER_KEY = PREFIX + "paper:{paper}"
 PAPER_TTL_SECONDS = 14 * 24 * 3600
 SUBSCRIBER_KEY = PREFIX + "sub:{chat}"
@@ -17,6 +18,11 @@ LISTING_TTL_SECONDS = 30 * 60
 def translation_key(model: str, versioned_id: str) -> str:
     """The key of one paper version's translation by one model."""
     return TRANSLATION_KEY.format(model=model, paper=versioned_id)
+
+
+def translation_failure_key(model: str, versioned_id: str) -> str:
+    """The key remembering that one paper version's translation by one model failed lately."""
+    return TRANSLATION_FAILURE_KEY.format(model=model, paper=versioned_id)
 
 
 def paper_key(arxiv_id: str) -> str:
@@ -92,6 +98,15 @@ def lease_key(entry_id: str) -> str:
 def chat_keys(chat: ChatRef) -> tuple[str, str, str, str]:
     """Every key named after a chat: subscription, delivery records, papers seen, forwarding."""
     return subscriber_key(chat), records_key(chat), seen_key(chat), moved_key(chat)
+
+
+# Budgets of new /paper translations: one counter per holder (user or chat) and clock hour or UTC day.
+BUDGET_KEY = PREFIX + "budget:{holder}:{window}"
+
+
+def budget_key(holder: str, window: str) -> str:
+    """The counter of new translations one holder (`user:telegram:42`, `chat:telegram:42`) had in one window."""
+    return BUDGET_KEY.format(holder=holder, window=window)
 
 
 # Statistics shared by every process (for /stats and the Prometheus metrics).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 
 import redis.asyncio as redis
+from redis.exceptions import ResponseError
 
 from bot.store.keys import (
     FAILURES_KEY,
@@ -17,6 +19,8 @@ from bot.store.keys import (
     STATS_TTL_SECONDS,
     SUBSCRIBERS_KEY,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class Stats:
         await self._redis.hincrby(FAILURES_KEY, reason, 1)
 
     async def record_llm(self, month: str, calls: int, tokens: int) -> None:
-        """Add LLM requests and tokens to this month's and the all-time totals."""
+        """Add LLM requests and tokens to this month's and the all-time totals (a broken counter is logged, skipped)."""
         if not calls and not tokens:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -62,7 +66,10 @@ class Stats:
                 pipe.hincrby(key, "calls", calls)
                 pipe.hincrby(key, "tokens", tokens)
             pipe.expire(LLM_MONTH_KEY.format(month=month), STATS_TTL_SECONDS)
-            await pipe.execute()
+            results = await pipe.execute(raise_on_error=False)
+        errors = [r for r in results if isinstance(r, ResponseError)]
+        if errors:
+            log.warning("an LLM usage counter could not be increased (%s); usage not fully recorded", errors[0])
 
     async def record_fetch(self, day: date, seconds: float) -> None:
         """Remember how long the last fetch of arXiv's listing took."""

@@ -1,14 +1,17 @@
 """A fake arXiv on 127.0.0.1: the RSS feeds (`GET /rss/<cat1+cat2>`) and the API (`GET /api/query`).
 
 RSS answers come from `rss_feeds` (keyed by the path's category part, 404 for others); the API answers
-an `id_list` lookup with the Atom reply registered by `add_paper` or, like arXiv, with an empty feed
-(`opensearch:totalResults` 0) for ids it does not know. `script_rss(...)` and `script_api(...)` queue
+an `id_list` lookup with the Atom reply registered by `add_paper` (or made by `add_entry`) or, like arXiv,
+with an empty feed (`opensearch:totalResults` 0) for ids it does not know; an `id_list` of several ids
+gets one feed holding the entries of those it knows. `script_rss(...)` and `script_api(...)` queue
 canned answers (429, 503, HTML pages...) served before the normal ones; `always_rss`/`always_api` set a
 standing one. Every request is recorded with its monotonic arrival time.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -39,6 +42,31 @@ EMPTY_API_REPLY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+ENTRY = re.compile(r"<entry>.*?</entry>", re.DOTALL)
+FEED_OF_ENTRIES = """<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title type="html">ArXiv Query: {query_title}</title>
+  <id>http://arxiv.org/api/fake0batch0reply0000000000</id>
+  <updated>2024-03-25T00:00:00-04:00</updated>
+  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">{total}</opensearch:totalResults>
+  <opensearch:startIndex xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">0</opensearch:startIndex>
+  <opensearch:itemsPerPage xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">{total}</opensearch:itemsPerPage>
+{entries}
+</feed>
+"""
+ENTRY_TEMPLATE = """  <entry>
+    <id>http://arxiv.org/abs/{versioned}</id>
+    <updated>2024-03-20T10:00:00Z</updated>
+    <published>2024-03-20T10:00:00Z</published>
+    <title>{title}</title>
+    <summary>{abstract}</summary>
+    <author><name>Ada Lovelace</name></author>
+    <link href="http://arxiv.org/abs/{versioned}" rel="alternate" type="text/html"/>
+    <arxiv:primary_category xmlns:arxiv="http://arxiv.org/schemas/atom" term="cs.LG"/>
+    <category term="cs.LG" scheme="http://arxiv.org/schemas/atom"/>
+  </entry>"""
+
+
 def fixture_bytes(name: str) -> bytes:
     """The bytes of one file under tests/fixtures/arxiv."""
     return (FIXTURES / name).read_bytes()
@@ -46,12 +74,13 @@ def fixture_bytes(name: str) -> bytes:
 
 @dataclass(frozen=True)
 class Canned:
-    """One scripted answer: status, body and headers."""
+    """One scripted answer: status, body, headers, and how long to hang before answering."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = "text/plain; charset=utf-8"
     headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +123,16 @@ class FakeArxiv(LoopbackServer):
         """Answer API lookups of `arxiv_id` (bare or versioned, as the client will ask) with `reply`."""
         self.papers[arxiv_id] = reply
 
+    def add_entry(self, arxiv_id: str, version: int, title: str, abstract: str) -> None:
+        """Answer lookups of `arxiv_id` and `arxiv_id`v`version` with a one-entry feed made from these texts."""
+        entry = ENTRY_TEMPLATE.format(versioned=f"{arxiv_id}v{version}", title=escape(title), abstract=escape(abstract))
+        reply = FEED_OF_ENTRIES.format(query_title=escape(arxiv_id), total=1, entries=entry).encode()
+        self.papers[arxiv_id] = self.papers[f"{arxiv_id}v{version}"] = reply
+
+    def api_id_lists(self) -> list[list[str]]:
+        """The ids each API request asked for, in order."""
+        return [r.query.get("id_list", "").split(",") for r in self.requests if r.endpoint == "api"]
+
     def script_rss(self, *answers: Canned) -> None:
         """Serve these answers to the next RSS requests, in order, before the normal ones."""
         self._queues["rss"].extend(answers)
@@ -125,7 +164,7 @@ class FakeArxiv(LoopbackServer):
         """Serve one RSS feed."""
         scripted = self._record("rss", request)
         if scripted is not None:
-            return _respond(scripted)
+            return await _respond_late(scripted)
         feed = self.rss_feeds.get(request.match_info["categories"])
         if feed is None:
             return _respond(Canned(404, b"Not Found"))
@@ -135,14 +174,24 @@ class FakeArxiv(LoopbackServer):
         """Serve one API query: the registered reply for a known id, else an empty feed."""
         scripted = self._record("api", request)
         if scripted is not None:
-            return _respond(scripted)
+            return await _respond_late(scripted)
         wanted = request.query.get("id_list", "")
+        if "," in wanted:
+            entries = [e for i in wanted.split(",") for e in ENTRY.findall(self.papers.get(i, b"").decode())]
+            body = FEED_OF_ENTRIES.format(query_title=escape(wanted), total=len(entries), entries="\n".join(entries))
+            return _respond(Canned(200, body.encode(), ATOM_TYPE))
         reply = self.papers.get(wanted)
         if reply is None:
             reply = EMPTY_API_REPLY.format(
                 query_link=escape(request.query_string), query_title=escape(request.query_string)
             ).encode()
         return _respond(Canned(200, reply, ATOM_TYPE))
+
+
+async def _respond_late(answer: Canned) -> web.Response:
+    """A canned answer after its delay (a hanging server)."""
+    await asyncio.sleep(answer.delay)
+    return _respond(answer)
 
 
 def _respond(answer: Canned) -> web.Response:
