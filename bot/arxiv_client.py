@@ -131,6 +131,16 @@ def _match(wanted: ArxivId, papers: Sequence[Paper]) -> Paper | None:
     return max(same, key=lambda p: p.version or 0, default=None)
 
 
+def _answer(wanted: ArxivId, papers: Sequence[Paper], *, alone: bool) -> Paper | Exception:
+    """A lookup's outcome; a lone id answered with another paper gets that paper, so the caller can say so."""
+    match = _match(wanted, papers)
+    if match is not None:
+        return match
+    if alone and papers:
+        return papers[0]
+    return PaperNotFound(f"arXiv has no paper {wanted.versioned}")
+
+
 class PaperLookups:
     """Looks papers up in arXiv's API: one request per batch of queued ids, one shared answer per id."""
 
@@ -180,12 +190,7 @@ class PaperLookups:
             except SourceUnavailable as error:
                 self._settle({wanted.versioned: error for wanted in batch})
                 continue
-            self._settle(
-                {
-                    wanted.versioned: _match(wanted, papers) or PaperNotFound(f"arXiv has no paper {wanted.versioned}")
-                    for wanted in batch
-                }
-            )
+            self._settle({wanted.versioned: _answer(wanted, papers, alone=len(batch) == 1) for wanted in batch})
 
     async def _request(self, batch: Sequence[ArxivId]) -> list[Paper]:
         """One API request for the batch, in its turn; a bug becomes SourceUnavailable so no waiter hangs."""
