@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from bot.arxiv_source import ArxivClient, ArxivId, parse_arxiv_id
+from bot.chat_ranking import ChatRanking
 from bot.clock import Clock, utc_now
 from bot.digest import TranslationResults, assemble_digest, select_papers
 from bot.errors import TranslationError
 from bot.filters import Filter
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
 from bot.store import Store
+from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
 from bot.translate import Translator
 
@@ -54,6 +57,11 @@ class DigestService:
     translator: Translator | None
     stats: Stats | None = None
     clock: Clock = utc_now
+
+    @cached_property
+    def ranking(self) -> ChatRanking:
+        """Each chat's ratings, and its digests ranked and limited (one per service: day indexes are shared)."""
+        return ChatRanking(RatingStore(self.store.redis), self.clock)
 
     @property
     def translations_on(self) -> bool:

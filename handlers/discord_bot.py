@@ -53,6 +53,8 @@ def to_embed(embed: Embed) -> discord.Embed:
                            description=embed.description or None, colour=embed.colour)
     for field in embed.fields:
         result.add_field(name=field.name, value=field.value, inline=False)
+    if embed.footer:
+        result.set_footer(text=embed.footer)
     return result
 
 

@@ -22,6 +22,7 @@ BUTTONS_PER_ROW = 5
 BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
+FOOTER_LIMIT = 300  # of Discord's 2048, kept small so the fields' share of the 6000 total stays as it was
 
 BUTTON_PREFIX = "paper:"
 BUTTON_TEXT = "中文全文 / Full abstract"
@@ -53,11 +54,12 @@ class Embed:
     description: str = ""
     fields: tuple[Field, ...] = ()
     colour: int = COLOUR
+    footer: str = ""
 
     @property
     def text(self) -> str:
         """Every string Discord counts toward a message's 6000-character embed total, concatenated."""
-        return self.title + self.description + "".join(f.name + f.value for f in self.fields)
+        return self.title + self.description + "".join(f.name + f.value for f in self.fields) + self.footer
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,16 @@ def digest_messages(digest: Digest, lang: str, header: str) -> list[DiscordMessa
     """The digest in as few messages as fit: header as the first content, one field and one button per paper."""
     entries = [summary_entry(n, item, lang) for n, item in enumerate(digest.items, 1)]
     fields = [entry_field(e) for e in entries]
-    groups = pack([f.name + f.value for f in fields], EMBEDS_TOTAL_LIMIT, sep="", max_pieces=FIELDS_PER_EMBED)
-    head = fit(header.strip(), CONTENT_LIMIT - 4)
+    room = EMBEDS_TOTAL_LIMIT - (FOOTER_LIMIT if digest.footer else 0)
+    groups = pack([f.name + f.value for f in fields], room, sep="", max_pieces=FIELDS_PER_EMBED)
+    head = fit((header + (f"\n{digest.lead}" if digest.lead else "")).strip(), CONTENT_LIMIT - 4)
     first, *rest = head.split("\n", 1)
     content = (f"**{first}**" + (f"\n{rest[0]}" if rest else "") if first.strip() else head) or ELLIPSIS
     messages = []
     for number, group in enumerate(groups or [[]]):
-        embeds = (Embed(fields=tuple(fields[i] for i in group)),) if group else ()
+        last = number == len(groups) - 1  # the how-many-more line goes under the last embed (fits: fields < 6000)
+        footer = digest.footer[:FOOTER_LIMIT] if last else ""
+        embeds = (Embed(fields=tuple(fields[i] for i in group), footer=footer),) if group else ()
         messages.append(DiscordMessage(content if number == 0 else "", embeds, _buttons(entries[i] for i in group)))
     return messages
 

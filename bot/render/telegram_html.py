@@ -41,11 +41,12 @@ def entry_html(entry: SummaryEntry) -> str:
 def digest_messages(digest: Digest, lang: str, header: str) -> list[ChatMessage]:
     """The digest's summary part in as few messages as fit, each with a button per paper it lists."""
     entries = [summary_entry(n, item, lang) for n, item in enumerate(digest.items, 1)]
-    pieces = [f"<b>{fit(header, PIECE_LIMIT)}</b>"] + [entry_html(e) for e in entries]
+    head = f"<b>{fit(header, PIECE_LIMIT)}</b>" + (f"\n<i>{fit(digest.lead, LINE_LIMIT)}</i>" if digest.lead else "")
+    pieces = [head] + [entry_html(e) for e in entries] + ([fit(digest.footer, LINE_LIMIT)] if digest.footer else [])
     messages = []
     for group in pack(pieces, MESSAGE_LIMIT, max_pieces=ENTRIES_PER_MESSAGE):
         html = "\n\n".join(pieces[i] for i in group)
-        buttons = tuple((str(entries[i - 1].number), entries[i - 1].paper_id) for i in group if i > 0)
+        buttons = tuple((str(entries[i - 1].number), entries[i - 1].paper_id) for i in group if 0 < i <= len(entries))
         messages.append(ChatMessage(html, buttons))
     return messages
 

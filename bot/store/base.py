@@ -32,6 +32,8 @@ from bot.store.keys import (
     WAITING_KEY,
     listing_key,
     paper_key,
+    ranking_key,
+    ratings_key,
     seen_key,
     subscriber_key,
     translation_key,
@@ -165,8 +167,9 @@ class Store:
             pipe.srem(UNSCHEDULED_KEY, chat.key)
             pipe.srem(WAITING_KEY, chat.key)
             pipe.delete(seen_key(chat))
-            deleted, *_ = await pipe.execute()
-        return bool(deleted)
+            pipe.delete(ratings_key(chat), ranking_key(chat))
+            deleted, *rest = await pipe.execute()
+        return bool(deleted or rest[-1])
 
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
         """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup)."""
