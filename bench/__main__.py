@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bench import delivery, delivery_workers, matching, paper_latency, storage, translation
+from bench import delivery, delivery_workers, matching, paper_latency, ranking, storage, translation
 from bench.common import Row, machine_facts, quiet_heap, render_table
 from bench.synthetic import forget
 
@@ -20,6 +20,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "delivery": delivery.run,
     "delivery_workers": delivery_workers.run,
     "paper": paper_latency.run,
+    "ranking": ranking.run,
 }
 TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "paper"})  # run on a small, frozen heap
 

@@ -53,7 +53,7 @@ def subscriber_from_json(obj: object, index: int) -> Subscriber:
 
 
 def ranking_from_json(obj: object, index: int) -> dict[str, Any] | None:
-    """A subscription's ranking data (settings, and ratings as id -> [+1 or -1, epoch seconds]), checked."""
+    """A subscription's ranking data (settings, profile, and ratings as id -> [+1 or -1, epoch minute]), checked."""
     if not isinstance(obj, dict) or "ranking" not in obj:
         return None
     data = obj["ranking"]
@@ -63,8 +63,8 @@ def ranking_from_json(obj: object, index: int) -> dict[str, Any] | None:
         raise InvalidTransferFile(f"{where} must be an object with settings and ratings objects")
     for paper, value in ratings.items():
         if not (isinstance(value, list) and len(value) == 2 and value[0] in (1, -1) and isinstance(value[1], int)):
-            raise InvalidTransferFile(f"{where}.ratings.{paper} must be [1 or -1, epoch seconds]")
-    return {"settings": settings, "ratings": ratings}
+            raise InvalidTransferFile(f"{where}.ratings.{paper} must be [1 or -1, epoch minute]")
+    return {"settings": settings, "ratings": ratings, "profile": str(data.get("profile", ""))}
 
 
 async def export_subscribers(store: Store) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+
+import numpy as np
 
 from bot.models import Paper
 from bot.ranking.explain import reasons, why_line
@@ -46,14 +49,17 @@ class Arranged:
         return self.matched - len(self.papers)
 
 
-def rank(papers: Sequence[Paper], index: DayIndex, prefs: Preferences) -> tuple[list[Paper], str]:
-    """The papers best first (ties keep announcement order), and the line explaining the first one."""
+def rank(papers: Sequence[Paper], index: DayIndex, prefs: Preferences, limit: int | None = None
+         ) -> tuple[list[Paper], str]:
+    """The `limit` best papers, best first (ties keep announcement order), and the line explaining the first."""
     weights = with_interest(prefs.profile, prefs.interest)
-    scores = index.scores(weights)
-    scored = [(float(scores[index.rows[p.arxiv_id]]) if p.arxiv_id in index.rows else 0.0, n, p)
-              for n, p in enumerate(papers)]
-    ordered = [p for _, _, p in sorted(scored, key=lambda s: (-s[0], s[1]))]
-    if not ordered or max(s[0] for s in scored) <= 0:
+    scores = np.append(index.scores(weights), 0.0)  # the extra last score is for papers the index lacks
+    ids = [p.arxiv_id for p in papers]
+    rows = np.fromiter(map(index.rows.get, ids, repeat(-1)), dtype=np.int64, count=len(papers))
+    chosen = scores[rows]
+    order = np.argsort(-chosen, kind="stable")[:limit]
+    ordered = [papers[i] for i in order]
+    if not ordered or chosen[order[0]] <= 0:
         return ordered, ""
     return ordered, why_line(ordered[0], reasons(ordered[0], weights, index.idf))
 
@@ -62,9 +68,11 @@ def arrange(
     papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences, *, show_all: bool = False
 ) -> Arranged:
     """Rank the matched papers when the chat ranks (and `index` is given), then keep the chat's limit."""
-    ordered, why = (rank(papers, index, prefs) if prefs.ranks and index is not None else (list(papers), ""))
     limit = None if show_all else prefs.limit
-    shown = ordered if limit is None else ordered[:limit]
+    if prefs.ranks and index is not None:
+        shown, why = rank(papers, index, prefs, limit)
+    else:
+        shown, why = list(papers[:limit]), ""
     return Arranged(tuple(shown), len(papers), why)
 
 

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from functools import lru_cache
 
 from bot.models import Paper
-from bot.ranking.features import paper_vector, term_id, terms
+from bot.ranking.features import term_id, terms, text_vector
 
 REASONS = 3
 
 
-def reasons(paper: Paper, weights: Mapping[int, float], idf: Callable[[int], float]) -> list[str]:
+@lru_cache(maxsize=4096)  # the same top papers come up for many chats in a day
+def _paper_terms(title: str, abstract: str) -> tuple[tuple[str, int, float], ...]:
+    """Each distinct term of a paper with its id and its weight in the paper's vector."""
+    vector = text_vector(abstract, title)
+    ids = {term: term_id(term) for term in terms(f"{title} {abstract}")}
+    return tuple((term, tid, vector.get(tid, 0.0)) for term, tid in ids.items())
+
+
+def reasons(paper: Paper, weights: Mapping[int, float], idf: Mapping[int, float]) -> list[str]:
     """The paper's terms that raised its score most, heaviest first (a word pair hides the words inside it)."""
-    vector = paper_vector(paper)
-    gains: dict[str, float] = {}
-    for term in terms(paper.title + " " + paper.abstract):
-        tid = term_id(term)
-        gain = weights.get(tid, 0.0) * vector.get(tid, 0.0) * idf(tid)
-        if gain > 0:
-            gains[term] = gain
+    gains = {term: weights[tid] * x * idf[tid] for term, tid, x in _paper_terms(paper.title, paper.abstract)
+             if x > 0 and weights.get(tid, 0.0) > 0 and tid in idf}
     chosen: list[str] = []
     for term in sorted(gains, key=lambda t: (-gains[t], t)):
         if any(term in c.split() or c in term.split() for c in chosen):

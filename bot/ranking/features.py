@@ -15,19 +15,29 @@ TERM_BITS = 22  # 4 million buckets: two terms of one chat's profile practically
 TERM_MASK = (1 << TERM_BITS) - 1
 TITLE_WEIGHT = 2  # a title word counts as two abstract words
 _WORD = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-STOPWORDS = frozenset({
-    "a", "about", "above", "across", "after", "again", "against", "all", "also", "although", "among", "an", "and",
-    "any", "approach", "approaches", "are", "as", "at", "based", "be", "because", "been", "before", "being", "below",
-    "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "done", "due", "each", "either",
-    "et", "etc", "existing", "first", "for", "from", "further", "had", "has", "have", "having", "here", "how",
-    "however", "i", "if", "in", "into", "is", "it", "its", "itself", "may", "method", "methods", "might", "more",
-    "most", "much", "must", "new", "no", "nor", "not", "novel", "of", "on", "once", "one", "only", "or", "other",
-    "our", "ours", "out", "over", "own", "paper", "per", "present", "presents", "propose", "proposed", "proposes",
-    "rather", "result", "results", "same", "several", "should", "show", "shown", "shows", "since", "so", "some",
-    "study", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
-    "through", "thus", "to", "too", "two", "under", "until", "up", "upon", "us", "use", "used", "uses", "using",
-    "very", "via", "was", "we", "well", "were", "what", "when", "where", "whether", "which", "while", "who", "whom",
-    "why", "will", "with", "within", "without", "work", "would", "yet",
+STOPWORDS = frozenset({  # English and the boilerplate of abstracts (scikit-learn would use max_df)
+    "a", "about", "above", "accuracy", "achieve", "achieves", "achieving", "across", "address", "after", "again",
+    "against", "algorithm", "algorithms", "all", "also", "although", "among", "an", "analysis", "and", "any",
+    "approach", "approaches", "are", "as", "at", "available", "based", "baseline", "baselines", "be", "because",
+    "been", "before", "being", "below", "benchmark", "benchmarks", "between", "both", "but", "by", "can",
+    "challenge", "challenges", "code", "comprehensive", "conduct", "could", "data", "dataset", "datasets", "deep",
+    "demonstrate", "demonstrates", "did", "different", "do", "does", "doing", "done", "due", "each", "effective",
+    "effectiveness", "efficient", "either", "empirical", "et", "etc", "existing", "experiment", "experiments",
+    "extensive", "first", "for", "framework", "from", "function", "further", "furthermore", "generally", "given",
+    "had", "has", "have", "having", "here", "how", "however", "i", "if", "improve", "improved", "improvement",
+    "improvements", "improves", "in", "including", "into", "introduce", "is", "it", "its", "itself", "key", "large",
+    "learning", "leverage", "limitation", "limitations", "may", "method", "methods", "might", "model", "models",
+    "more", "moreover", "most", "much", "must", "network", "networks", "neural", "new", "no", "nor", "not", "novel",
+    "of", "on", "once", "one", "only", "or", "other", "our", "ours", "out", "outperform", "outperforms", "over",
+    "own", "paper", "per", "performance", "practical", "present", "presents", "prior", "problem", "problems",
+    "propose", "proposed", "proposes", "provide", "publicly", "rather", "real-world", "recent", "remain", "result",
+    "results", "robustly", "same", "scalable", "setting", "settings", "several", "should", "show", "shown", "shows",
+    "significant", "significantly", "simple", "since", "so", "some", "specifically", "state-of-the-art", "study",
+    "such", "superior", "task", "tasks", "techniques", "than", "that", "the", "their", "them", "then", "theoretical",
+    "there", "these", "they", "this", "those", "through", "thus", "to", "too", "train", "trained", "training", "two",
+    "under", "until", "up", "upon", "us", "use", "used", "uses", "using", "various", "very", "via", "was", "we",
+    "well", "were", "what", "when", "where", "whether", "which", "while", "who", "whom", "why", "widely", "will",
+    "with", "within", "without", "work", "would", "yet",
 })
 
 

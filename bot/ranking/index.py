@@ -12,6 +12,9 @@ import numpy.typing as npt
 from bot.models import Paper
 from bot.ranking.features import normalised, paper_vector
 
+MAX_SHARE = 0.25
+MIN_COMMON = 5
+
 
 @dataclass(frozen=True)
 class DayIndex:
@@ -22,18 +25,12 @@ class DayIndex:
     starts: npt.NDArray[np.int64]  # postings of terms[i] are postings[starts[i]:starts[i + 1]]
     postings: npt.NDArray[np.int32]  # paper rows
     weights: npt.NDArray[np.float32]  # that paper's weight of that term
+    idf: Mapping[int, float]  # each indexed term's rarity that day
 
     @property
     def size(self) -> int:
         """How many papers the index holds."""
         return len(self.rows)
-
-    def idf(self, term: int) -> float:
-        """The term's rarity among the day's papers (1 for a term the day does not have)."""
-        at = int(np.searchsorted(self.terms, term))
-        if at >= len(self.terms) or self.terms[at] != term:
-            return 1.0
-        return _idf(self.size, int(self.starts[at + 1] - self.starts[at]))
 
     def scores(self, weights: Mapping[int, float]) -> npt.NDArray[np.float64]:
         """Every paper's score against a chat's term weights: one vectorised gather, no loop over papers."""
@@ -60,17 +57,22 @@ def _idf(papers: int, containing: int) -> float:
     return math.log((papers + 1) / (containing + 1)) + 1.0
 
 
-def build_index(papers: Sequence[Paper]) -> DayIndex:
-    """Index a day's papers: each paper's terms weighted by tf-idf over that day, scaled to unit length."""
+def build_index(papers: Sequence[Paper], max_share: float = MAX_SHARE) -> DayIndex:
+    """Index a day's papers: each paper's terms weighted by tf-idf over that day, scaled to unit length.
+
+    Terms in more than `max_share` of the papers (and more than MIN_COMMON of them) say little about any one
+    paper and would make every chat's scoring walk most of the day: they are left out, like scikit-learn's max_df.
+    """
     vectors = [paper_vector(p) for p in papers]
     frequency: dict[int, int] = {}
     for vector in vectors:
         for term in vector:
             frequency[term] = frequency.get(term, 0) + 1
-    idf = {t: _idf(len(papers), n) for t, n in frequency.items()}
+    common = max(MIN_COMMON, max_share * len(papers))
+    idf = {t: _idf(len(papers), n) for t, n in frequency.items() if n <= common}
     entries: list[tuple[int, int, float]] = []
     for row, vector in enumerate(vectors):
-        weighted = normalised({t: x * idf[t] for t, x in vector.items()})
+        weighted = normalised({t: x * idf[t] for t, x in vector.items() if t in idf})
         entries.extend((t, row, w) for t, w in weighted.items())
     entries.sort()
     term_col = np.fromiter((e[0] for e in entries), dtype=np.uint32, count=len(entries))
@@ -81,4 +83,5 @@ def build_index(papers: Sequence[Paper]) -> DayIndex:
         starts=np.append(first, len(entries)).astype(np.int64),
         postings=np.fromiter((e[1] for e in entries), dtype=np.int32, count=len(entries)),
         weights=np.fromiter((e[2] for e in entries), dtype=np.float32, count=len(entries)),
+        idf=idf,
     )

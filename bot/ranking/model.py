@@ -9,9 +9,10 @@ weighted by its rarity that day (see `index.py`), so terms every paper shares co
 from __future__ import annotations
 
 import base64
-import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from bot.ranking.features import text_vector
 
@@ -20,8 +21,6 @@ DISLIKE = -1
 DISLIKE_WEIGHT = 0.5  # a dislike says less about what a chat wants than a like does
 INTEREST_WEIGHT = 2.0  # the interest text counts as two liked papers
 PROFILE_TERMS = 64
-_TERM = struct.Struct("<I")
-_WEIGHT = struct.Struct("<e")  # half precision: the order of scores survives, the bytes halve
 
 
 @dataclass(frozen=True)
@@ -31,23 +30,23 @@ class Profile:
     weights: Mapping[int, float]
 
     def pack(self) -> str:
-        """The profile as compact ASCII text (base85 of 6 bytes a term) for a Redis hash field."""
+        """The profile as compact ASCII text (base64 of 6 bytes a term) for a Redis value."""
         items = sorted(self.weights.items())
-        raw = b"".join(_TERM.pack(t) for t, _ in items) + b"".join(_WEIGHT.pack(w) for _, w in items)
-        return base64.b85encode(raw).decode()
+        ids = np.array([t for t, _ in items], dtype="<u4")
+        weights = np.array([w for _, w in items], dtype="<f2")  # half precision: the order of scores survives
+        return base64.b64encode(ids.tobytes() + weights.tobytes()).decode()
 
     @classmethod
     def unpack(cls, text: str) -> Profile:
         """Read a packed profile back; anything unreadable is an empty profile."""
         try:
-            raw = base64.b85decode(text)
+            raw = base64.b64decode(text, validate=True)
         except ValueError:
             return cls({})
-        count = len(raw) // (_TERM.size + _WEIGHT.size)
-        split = count * _TERM.size
-        ids = [_TERM.unpack_from(raw, i * _TERM.size)[0] for i in range(count)]
-        weights = [_WEIGHT.unpack_from(raw, split + i * _WEIGHT.size)[0] for i in range(count)]
-        return cls(dict(zip(ids, weights, strict=True)))
+        count = len(raw) // 6
+        ids = np.frombuffer(raw, dtype="<u4", count=count)
+        weights = np.frombuffer(raw, dtype="<f2", count=count, offset=4 * count)
+        return cls(dict(zip(ids.tolist(), weights.tolist(), strict=True)))
 
 
 EMPTY = Profile({})

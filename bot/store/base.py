@@ -32,6 +32,7 @@ from bot.store.keys import (
     WAITING_KEY,
     listing_key,
     paper_key,
+    profile_key,
     ranking_key,
     ratings_key,
     seen_key,
@@ -167,7 +168,7 @@ class Store:
             pipe.srem(UNSCHEDULED_KEY, chat.key)
             pipe.srem(WAITING_KEY, chat.key)
             pipe.delete(seen_key(chat))
-            pipe.delete(ratings_key(chat), ranking_key(chat))
+            pipe.delete(ratings_key(chat), ranking_key(chat), profile_key(chat))
             deleted, *rest = await pipe.execute()
         return bool(deleted or rest[-1])
 

@@ -95,8 +95,9 @@ STATS_TTL_SECONDS = 400 * 24 * 3600
 
 
 # Ranking: what each chat rated and chose (see bot/store/ratings.py).
-RATINGS_KEY = PREFIX + "ratings:{chat}"  # sorted set: paper id -> 2 × epoch seconds of the rating, +1 for a like
-RANKING_KEY = PREFIX + "ranking:{chat}"  # hash: rank, limit, interest, profile, likes, dislikes
+RATINGS_KEY = PREFIX + "ratings:{chat}"  # sorted set: paper id -> 2 × epoch minutes of the rating, +1 for a like
+RANKING_KEY = PREFIX + "ranking:{chat}"  # hash: rank, limit, interest, likes, dislikes (small: a compact listpack)
+PROFILE_KEY = PREFIX + "profile:{chat}"  # string: the learned profile, packed (bot/ranking/model.py)
 
 
 def ratings_key(chat: ChatRef) -> str:
@@ -107,3 +108,8 @@ def ratings_key(chat: ChatRef) -> str:
 def ranking_key(chat: ChatRef) -> str:
     """A chat's ranking settings and learned profile."""
     return RANKING_KEY.format(chat=chat.key)
+
+
+def profile_key(chat: ChatRef) -> str:
+    """A chat's learned ranking profile."""
+    return PROFILE_KEY.format(chat=chat.key)
