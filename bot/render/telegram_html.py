@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from bot.models import Digest, DigestItem
-from bot.render.fields import SummaryEntry, detail_parts, summary_entry
+from bot.render.fields import RATINGS, SummaryEntry, detail_parts, rating_data, summary_entry
 from bot.render.split import fit_escaped, pack
 
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
 ENTRIES_PER_MESSAGE = 30  # each entry has up to 3 entities; Telegram renders only about 100 per message
 TITLE_LIMIT = 300
 LINE_LIMIT = 600
@@ -18,10 +19,16 @@ PIECE_LIMIT = MESSAGE_LIMIT - 100  # room for the tags around a piece
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message to send: its HTML text and the papers its buttons open (label, paper id)."""
+    """One message to send: its HTML text, the papers its buttons open, other buttons, and maybe a document.
+
+    `buttons` are (label, paper id) pairs; `actions` are (label, callback data) pairs such as 👍/👎; a
+    `document` is (file name, bytes), captioned by the text.
+    """
 
     html: str
     buttons: tuple[tuple[str, str], ...] = ()
+    actions: tuple[tuple[str, str], ...] = ()
+    document: tuple[str, bytes] | None = None
 
 
 def fit(text: str, limit: int) -> str:
@@ -65,10 +72,17 @@ def paper_messages(item: DigestItem) -> list[ChatMessage]:
         pieces.append(f"<i>{fit(tldr_en, PIECE_LIMIT)}</i>")
     pieces += [fit(abstract_zh, PIECE_LIMIT), fit(abstract, PIECE_LIMIT)]
     pieces = [p for p in pieces if p]
-    return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+    messages = [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+    rate = tuple((label, rating_data(command, paper.arxiv_id)) for label, command in RATINGS)
+    return [*messages[:-1], replace(messages[-1], actions=rate)]  # 👍/👎 under the end of the abstract
 
 
 def text_messages(text: str) -> list[ChatMessage]:
     """Plain text, escaped, split between paragraphs when it is too long."""
     pieces = [fit(p, PIECE_LIMIT) for p in text.split("\n\n") if p.strip()] or [escape(text.strip() or "…")]
     return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+
+
+def document_messages(filename: str, data: bytes, caption: str) -> list[ChatMessage]:
+    """A file to send as a document, with its caption (Telegram allows 1024 characters)."""
+    return [ChatMessage(fit(caption, CAPTION_LIMIT), document=(filename, data))]
