@@ -63,18 +63,42 @@ class Interest:
 
 
 INTERESTS = (
-    Interest("diffusion & generative models", r"diffusion|generative", ("diffusion", "generative", "denoising"),
-             "diffusion models and generative modelling"),
-    Interest("large language models", r"\bLLMs?\b|language model", ("LLM", '"language model"', "GPT"),
-             "large language models"),
-    Interest("reinforcement learning", r"reinforcement|\bRL\b|reward", ("reinforcement", "reward", "policy"),
-             "reinforcement learning agents and rewards"),
-    Interest("medical imaging", r"medical|patient|clinical|tumou?r|cardiac|patholog|segmentation",
-             ("medical", "segmentation", "patient"), "medical image segmentation"),
-    Interest("uncertainty & robustness", r"uncertaint|calibrat|robust", ("uncertainty", "robust", "calibration"),
-             "uncertainty estimation and calibration"),
-    Interest("sparsity & compression", r"sparsit|prun|quantiz|distill|kv cache|compress",
-             ("sparsity", "pruning", "distillation"), "sparse pruned and distilled networks"),
+    Interest(
+        "diffusion & generative models",
+        r"diffusion|generative",
+        ("diffusion", "generative", "denoising"),
+        "diffusion models and generative modelling",
+    ),
+    Interest(
+        "large language models",
+        r"\bLLMs?\b|language model",
+        ("LLM", '"language model"', "GPT"),
+        "large language models",
+    ),
+    Interest(
+        "reinforcement learning",
+        r"reinforcement|\bRL\b|reward",
+        ("reinforcement", "reward", "policy"),
+        "reinforcement learning agents and rewards",
+    ),
+    Interest(
+        "medical imaging",
+        r"medical|patient|clinical|tumou?r|cardiac|patholog|segmentation",
+        ("medical", "segmentation", "patient"),
+        "medical image segmentation",
+    ),
+    Interest(
+        "uncertainty & robustness",
+        r"uncertaint|calibrat|robust",
+        ("uncertainty", "robust", "calibration"),
+        "uncertainty estimation and calibration",
+    ),
+    Interest(
+        "sparsity & compression",
+        r"sparsit|prun|quantiz|distill|kv cache|compress",
+        ("sparsity", "pruning", "distillation"),
+        "sparse pruned and distilled networks",
+    ),
 )
 
 
@@ -133,8 +157,9 @@ async def _quality(store: Store) -> list[Row]:
                 rest = [p for p in papers if p.arxiv_id not in rated_ids]
                 orders = {
                     "announcement order": rest,
-                    "ranked (ratings)": list((await service.ranking.arrange(chat, listing, rest,
-                                                                             show_all=True)).papers),
+                    "ranked (ratings)": list(
+                        (await service.ranking.arrange(chat, listing, rest, show_all=True)).papers
+                    ),
                 }
                 await commands.handle(Incoming(chat, "bench", f"/interest {interest.text}"))
                 orders["ranked (ratings + interest)"] = list(
@@ -143,22 +168,37 @@ async def _quality(store: Store) -> list[Row]:
                 for keyword in interest.keywords:
                     orders[f"keyword {keyword}"] = keyword_order(rest, keyword)
                 for name, ranked in orders.items():
-                    scores.setdefault(name, []).append((precision_at(ranked, interest, 5),
-                                                        ndcg_at(ranked, interest, 10)))
+                    scores.setdefault(name, []).append(
+                        (precision_at(ranked, interest, 5), ndcg_at(ranked, interest, 10))
+                    )
             means = {name: (sum(p for p, _ in s) / len(s), sum(n for _, n in s) / len(s)) for name, s in scores.items()}
             best_keyword = max((n for n in means if n.startswith("keyword")), key=lambda n: means[n])
             for name in ("announcement order", best_keyword, "ranked (ratings)", "ranked (ratings + interest)"):
                 p5, n10 = means[name]
                 label = f"best single {name}" if name == best_keyword else name
-                rows.append(Row(NAME, interest.name, label, f"P@5 {p5:.2f} · nDCG@10 {n10:.2f}",
-                                note=f"{CHATS_PER_INTEREST} chats, {len([p for p in papers if interest.relevant(p)])}"
-                                     f" of {len(papers)} papers relevant"))
+                rows.append(
+                    Row(
+                        NAME,
+                        interest.name,
+                        label,
+                        f"P@5 {p5:.2f} · nDCG@10 {n10:.2f}",
+                        note=f"{CHATS_PER_INTEREST} chats, {len([p for p in papers if interest.relevant(p)])}"
+                        f" of {len(papers)} papers relevant",
+                    )
+                )
             totals["announcement order"] += means["announcement order"][0] / len(INTERESTS)
             totals["ranked (ratings)"] += means["ranked (ratings)"][0] / len(INTERESTS)
     base_p5, ranked_p5 = totals["announcement order"], totals["ranked (ratings)"]
-    rows.append(Row(NAME, "mean over interests", "P@5 ranked (ratings) / announcement order",
-                    f"{ranked_p5:.2f} / {base_p5:.2f} = {ranked_p5 / base_p5:.1f}×", target=f">= {TARGET_RATIO:g}×",
-                    ok=ranked_p5 >= TARGET_RATIO * base_p5))
+    rows.append(
+        Row(
+            NAME,
+            "mean over interests",
+            "P@5 ranked (ratings) / announcement order",
+            f"{ranked_p5:.2f} / {base_p5:.2f} = {ranked_p5 / base_p5:.1f}×",
+            target=f">= {TARGET_RATIO:g}×",
+            ok=ranked_p5 >= TARGET_RATIO * base_p5,
+        )
+    )
     return rows
 
 
@@ -194,12 +234,23 @@ def _scale(quick: bool) -> list[Row]:
     extrapolated = total if chats == 100_000 else build.cpu + ranking.cpu * 100_000 / chats
     return [
         Row(NAME, "2,000 papers", "day index (CPU)", fmt_seconds(build.cpu)),
-        Row(NAME, f"{fmt_count(chats)} chats × {RATINGS_PER_CHAT} ratings", "rank + limit every chat (CPU)",
-            fmt_seconds(ranking.cpu), note=f"{matched:.0f} matched papers/chat; {shown / chats:.1f} shown/chat;"
-                                           f" {ranking.cpu / chats * 1e6:.0f} µs a chat"),
-        Row(NAME, f"100k chats × {RATINGS_PER_CHAT} ratings × 2,000 papers", "time ranking adds (one core)",
-            fmt_seconds(extrapolated), target=f"<= {TARGET_SECONDS:g} s", ok=extrapolated <= TARGET_SECONDS,
-            note="measured" if chats == 100_000 else f"extrapolated from {fmt_count(chats)} chats"),
+        Row(
+            NAME,
+            f"{fmt_count(chats)} chats × {RATINGS_PER_CHAT} ratings",
+            "rank + limit every chat (CPU)",
+            fmt_seconds(ranking.cpu),
+            note=f"{matched:.0f} matched papers/chat; {shown / chats:.1f} shown/chat;"
+            f" {ranking.cpu / chats * 1e6:.0f} µs a chat",
+        ),
+        Row(
+            NAME,
+            f"100k chats × {RATINGS_PER_CHAT} ratings × 2,000 papers",
+            "time ranking adds (one core)",
+            fmt_seconds(extrapolated),
+            target=f"<= {TARGET_SECONDS:g} s",
+            ok=extrapolated <= TARGET_SECONDS,
+            note="measured" if chats == 100_000 else f"extrapolated from {fmt_count(chats)} chats",
+        ),
     ]
 
 
@@ -213,8 +264,7 @@ async def _memory(store: Store) -> list[Row]:
     async def rate_all(chat: ChatRef) -> None:
         for paper in rng.sample(papers, RATINGS_PER_CHAT):
             rating = LIKE if rng.random() < 0.6 else DISLIKE
-            await service.ranking.ratings.rate(chat, paper.arxiv_id, vectors[paper.arxiv_id], rating,
-                                               service.clock())
+            await service.ranking.ratings.rate(chat, paper.arxiv_id, vectors[paper.arxiv_id], rating, service.clock())
 
     chats = [ChatRef("telegram", str(500_000_000 + n)) for n in range(MEMORY_CHATS)]
     for start in range(0, len(chats), 100):
@@ -224,9 +274,17 @@ async def _memory(store: Store) -> list[Row]:
         for key in (ratings_key(chat), ranking_key(chat), profile_key(chat)):
             used += int(await store.redis.memory_usage(key) or 0)
     per_chat = used / len(chats)
-    return [Row(NAME, f"{RATINGS_PER_CHAT} ratings + profile", "Redis bytes per chat (MEMORY USAGE)",
-                f"{per_chat:,.0f} B", target=f"<= {TARGET_BYTES:,} B", ok=per_chat <= TARGET_BYTES,
-                note=f"mean of {MEMORY_CHATS} chats; an interest adds its text (<= 500 characters)")]
+    return [
+        Row(
+            NAME,
+            f"{RATINGS_PER_CHAT} ratings + profile",
+            "Redis bytes per chat (MEMORY USAGE)",
+            f"{per_chat:,.0f} B",
+            target=f"<= {TARGET_BYTES:,} B",
+            ok=per_chat <= TARGET_BYTES,
+            note=f"mean of {MEMORY_CHATS} chats; an interest adds its text (<= 500 characters)",
+        )
+    ]
 
 
 def _delivery() -> list[Row]:
@@ -236,16 +294,27 @@ def _delivery() -> list[Row]:
     fields, profile = _profiles(papers, 1)[0]
     prefs = preferences_from({**fields, "limit": "10"}, profile)
     arranged = arrange(papers, index, prefs)
-    translation = Translation("中文标题" * 8, "一句话中文摘要，" * 12, "中文摘要。" * 80,
-                              "One-line English summary. " * 4)
+    translation = Translation(
+        "中文标题" * 8, "一句话中文摘要，" * 12, "中文摘要。" * 80, "One-line English summary. " * 4
+    )
     items = tuple(DigestItem(p, translation, TranslationStatus.OK) for p in arranged.papers)
     digest = Digest(items, lead=arranged.why, footer=more_line(arranged.more))
     header = "arXiv 2026-12-01 · 10 篇新论文 · 10 new papers"
     rows = []
-    for platform, count in (("Telegram", len(telegram_messages(digest, "both", header))),
-                            ("Discord", len(discord_messages(digest, "both", header)))):
-        rows.append(Row(NAME, "500-paper day, /limit 10", f"{platform} messages per chat", str(count),
-                        target="1 or 2", ok=1 <= count <= 2))
+    for platform, count in (
+        ("Telegram", len(telegram_messages(digest, "both", header))),
+        ("Discord", len(discord_messages(digest, "both", header))),
+    ):
+        rows.append(
+            Row(
+                NAME,
+                "500-paper day, /limit 10",
+                f"{platform} messages per chat",
+                str(count),
+                target="1 or 2",
+                ok=1 <= count <= 2,
+            )
+        )
     return rows
 
 

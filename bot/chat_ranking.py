@@ -49,15 +49,17 @@ class ChatRanking:
         self._indexes[key] = index
         return index
 
-    async def arrange(self, chat: ChatRef, listing: Listing, papers: list[Paper], *,
-                      show_all: bool = False) -> Arranged:
+    async def arrange(
+        self, chat: ChatRef, listing: Listing, papers: list[Paper], *, show_all: bool = False
+    ) -> Arranged:
         """The chat's matched papers ranked (when it ranks) and cut to its limit (unless `show_all`)."""
         prefs = await self.ratings.preferences(chat)
         index = await self.index(listing) if prefs.ranks else None
         return arrange(papers, index, prefs, show_all=show_all)
 
-    async def arrange_digest(self, chat: ChatRef, digest: Digest, listing: Listing, *,
-                             show_all: bool = False) -> Digest:
+    async def arrange_digest(
+        self, chat: ChatRef, digest: Digest, listing: Listing, *, show_all: bool = False
+    ) -> Digest:
         """The digest re-ordered and limited for the chat, with the why-line and the how-many-more line."""
         arranged = await self.arrange(chat, listing, [item.paper for item in digest.items], show_all=show_all)
         by_id = {item.paper.arxiv_id: item for item in digest.items}

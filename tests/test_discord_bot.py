@@ -45,7 +45,7 @@ GUILD = 5_000_000_000_000_001
 CHANNEL = 6_000_000_000_000_001
 ALL_COMMANDS = {
     "paper", "subscribe", "unsubscribe", "list", "time", "lang", "digest", "stop", "help", "start",
-    "stats", "broadcast",
+    "stats", "broadcast", "like", "dislike", "interest", "rank", "limit",
 }
 
 

@@ -25,7 +25,10 @@ async def fixture_adapter(
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter polling the fake Bot API."""
     adapter = TelegramAdapter(
-        Commands(service, store), store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
+        Commands(service, store),
+        store,
+        Secret(DEFAULT_TOKEN),
+        fake_telegram.base_url,
         pacer=ChatPacer(private_interval=0.05, group_interval=0.05),
     )
     await adapter.start()
@@ -49,8 +52,10 @@ async def test_thumbs_under_an_abstract_rate_the_paper_in_the_button_answer(
     fake_telegram.user_sends(USER, "/paper 2402.03478")
     [paper] = await fake_telegram.wait_for_sent_to(USER, 1)
     buttons = [b for row in paper["reply_markup"]["inline_keyboard"] for b in row]  # type: ignore[index]
-    assert [(b["text"], b["callback_data"]) for b in buttons] == [("👍", "like:2402.03478"),
-                                                                  ("👎", "dislike:2402.03478")]
+    assert [(b["text"], b["callback_data"]) for b in buttons] == [
+        ("👍", "like:2402.03478"),
+        ("👎", "dislike:2402.03478"),
+    ]
     fake_telegram.user_presses(USER, paper["message_id"], "like:2402.03478")
     fake_telegram.user_presses(USER, paper["message_id"], "dislike:2402.03478")
     answers = await _answers(fake_telegram, 2)

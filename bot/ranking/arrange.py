@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
+from operator import attrgetter
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.models import Paper
 from bot.ranking.explain import reasons, why_line
@@ -14,6 +16,8 @@ from bot.ranking.index import DayIndex
 from bot.ranking.model import EMPTY, Profile, with_interest
 
 DEFAULT_LIMIT = 20
+TIE_BREAK = 1e-9
+_ARXIV_ID = attrgetter("arxiv_id")
 MAX_LIMIT = 1000
 MAX_INTEREST = 500
 
@@ -49,24 +53,32 @@ class Arranged:
         return self.matched - len(self.papers)
 
 
-def rank(papers: Sequence[Paper], index: DayIndex, prefs: Preferences, limit: int | None = None
-         ) -> tuple[list[Paper], str]:
+def rank(
+    papers: Sequence[Paper], index: DayIndex, prefs: Preferences, limit: int | None = None
+) -> tuple[list[Paper], str]:
     """The `limit` best papers, best first (ties keep announcement order), and the line explaining the first."""
     weights = with_interest(prefs.profile, prefs.interest)
-    scores = np.append(index.scores(weights), 0.0)  # the extra last score is for papers the index lacks
-    ids = [p.arxiv_id for p in papers]
-    rows = np.fromiter(map(index.rows.get, ids, repeat(-1)), dtype=np.int64, count=len(papers))
-    chosen = scores[rows]
-    order = np.argsort(-chosen, kind="stable")[:limit]
-    ordered = [papers[i] for i in order]
-    if not ordered or chosen[order[0]] <= 0:
+    scores = index.scores(weights)
+    ordered = _sorted(papers, index, scores, limit)
+    top = index.rows.get(ordered[0].arxiv_id) if ordered else None
+    if top is None or scores[top] <= 0:
         return ordered, ""
     return ordered, why_line(ordered[0], reasons(ordered[0], weights, index.idf))
 
 
-def arrange(
-    papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences, *, show_all: bool = False
-) -> Arranged:
+def _sorted(
+    papers: Sequence[Paper], index: DayIndex, scores: npt.NDArray[np.float64], limit: int | None
+) -> list[Paper]:
+    """The `limit` best of the matched papers (all when None), by their scores, best first."""
+    rows = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), dtype=np.int64, count=len(papers))
+    # Ties keep announcement order: each later paper loses a sliver far below any real score difference.
+    keys = np.append(scores, 0.0)[rows] - np.arange(len(papers)) * TIE_BREAK
+    count = len(papers) if limit is None else min(limit, len(papers))
+    top = np.argpartition(-keys, count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
+    return [papers[i] for i in top[np.argsort(-keys[top])]]
+
+
+def arrange(papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences, *, show_all: bool = False) -> Arranged:
     """Rank the matched papers when the chat ranks (and `index` is given), then keep the chat's limit."""
     limit = None if show_all else prefs.limit
     if prefs.ranks and index is not None:

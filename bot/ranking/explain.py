@@ -12,17 +12,21 @@ REASONS = 3
 
 
 @lru_cache(maxsize=4096)  # the same top papers come up for many chats in a day
-def _paper_terms(title: str, abstract: str) -> tuple[tuple[str, int, float], ...]:
-    """Each distinct term of a paper with its id and its weight in the paper's vector."""
+def _paper_terms(title: str, abstract: str) -> dict[int, tuple[str, float]]:
+    """Each term id of a paper with its first spelling and its weight in the paper's vector."""
     vector = text_vector(abstract, title)
-    ids = {term: term_id(term) for term in terms(f"{title} {abstract}")}
-    return tuple((term, tid, vector.get(tid, 0.0)) for term, tid in ids.items())
+    found: dict[int, tuple[str, float]] = {}
+    for term in terms(f"{title} {abstract}"):
+        tid = term_id(term)
+        if tid not in found and vector.get(tid, 0.0) > 0:
+            found[tid] = (term, vector[tid])
+    return found
 
 
 def reasons(paper: Paper, weights: Mapping[int, float], idf: Mapping[int, float]) -> list[str]:
     """The paper's terms that raised its score most, heaviest first (a word pair hides the words inside it)."""
-    gains = {term: weights[tid] * x * idf[tid] for term, tid, x in _paper_terms(paper.title, paper.abstract)
-             if x > 0 and weights.get(tid, 0.0) > 0 and tid in idf}
+    own = _paper_terms(paper.title, paper.abstract)
+    gains = {own[t][0]: w * own[t][1] * idf[t] for t, w in weights.items() if w > 0 and t in own and t in idf}
     chosen: list[str] = []
     for term in sorted(gains, key=lambda t: (-gains[t], t)):
         if any(term in c.split() or c in term.split() for c in chosen):

@@ -76,8 +76,10 @@ def trimmed(weights: Mapping[int, float], size: int = PROFILE_TERMS) -> Profile:
     return Profile(dict(heaviest[:size]))
 
 
-def with_interest(profile: Profile, interest: str) -> dict[int, float]:
+def with_interest(profile: Profile, interest: str) -> Mapping[int, float]:
     """The weights to score with: the learned profile plus the interest text as an extra liked paper."""
+    if not interest:
+        return profile.weights
     weights = dict(profile.weights)
     for term, x in text_vector(interest).items():
         weights[term] = weights.get(term, 0.0) + INTEREST_WEIGHT * x

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.models import Digest, DigestItem
-from bot.render.fields import SummaryEntry, detail_parts, summary_entry
+from bot.render.fields import RATINGS, SummaryEntry, detail_parts, rating_data, summary_entry
 from bot.render.split import ELLIPSIS, fit_escaped, pack, utf16_len
 
 CONTENT_LIMIT = 2000
@@ -72,11 +72,12 @@ class Button:
 
 @dataclass(frozen=True)
 class DiscordMessage:
-    """One message to send: text content, embeds, and buttons (laid out five to a row)."""
+    """One message to send: text content, embeds, buttons (five to a row), and maybe a file (name, bytes)."""
 
     content: str = ""
     embeds: tuple[Embed, ...] = ()
     buttons: tuple[Button, ...] = ()
+    file: tuple[str, bytes] | None = None
 
 
 def escape(text: str) -> str:
@@ -174,7 +175,16 @@ def paper_messages(item: DigestItem) -> list[DiscordMessage]:
     url = safe_url(paper.abs_url, paper.versioned_id)
     embeds = [Embed(title=heading if n == 0 else "", url=url if n == 0 else "", description=text)
               for n, text in enumerate(descriptions)]
-    return _embeds_messages(embeds)
+    messages = _embeds_messages(embeds)
+    if BUTTON_PAPER.fullmatch(paper.arxiv_id):  # 👍/👎 under the end of the abstract
+        rate = tuple(Button(label, rating_data(command, paper.arxiv_id)) for label, command in RATINGS)
+        messages[-1] = replace(messages[-1], buttons=rate)
+    return messages
+
+
+def file_messages(filename: str, data: bytes, caption: str) -> list[DiscordMessage]:
+    """A file to send as an attachment, with its caption as the message's text."""
+    return [DiscordMessage(fit(caption, CONTENT_LIMIT - 100), file=(filename, data))]
 
 
 def text_messages(text: str) -> list[DiscordMessage]:
@@ -189,7 +199,7 @@ def limit_violations(message: DiscordMessage) -> list[str]:
     problems = []
     if utf16_len(message.content) > CONTENT_LIMIT:
         problems.append("content > 2000")
-    if not (message.content.strip() or message.embeds):
+    if not (message.content.strip() or message.embeds or message.file):
         problems.append("empty message")
     if len(message.embeds) > EMBEDS_PER_MESSAGE:
         problems.append("more than 10 embeds")

@@ -57,8 +57,7 @@ class RatingStore:
             fields, profile = await pipe.execute()
         return preferences_from(fields, profile)
 
-    async def rate(self, chat: ChatRef, paper_id: str, vector: Mapping[int, float], rating: int,
-                   now: datetime) -> int:
+    async def rate(self, chat: ChatRef, paper_id: str, vector: Mapping[int, float], rating: int, now: datetime) -> int:
         """Record a like or dislike (replacing an earlier one) and learn from it; returns the earlier rating or 0."""
         rkey, hkey, pkey = ratings_key(chat), ranking_key(chat), profile_key(chat)
         while True:
@@ -104,8 +103,10 @@ class RatingStore:
     async def restore(self, chat: ChatRef, data: Mapping[str, Any]) -> None:
         """Replace a chat's ranking keys with exported data."""
         settings: dict[Any, Any] = {str(k): str(v) for k, v in dict(data.get("settings", {})).items()}
-        rated = {str(pid): 2 * int(at) + (1 if int(r) == LIKE else 0) for pid, (r, at) in
-                 dict(data.get("ratings", {})).items()}
+        rated = {
+            str(pid): 2 * int(at) + (1 if int(r) == LIKE else 0)
+            for pid, (r, at) in dict(data.get("ratings", {})).items()
+        }
         profile = str(data.get("profile", ""))
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(ranking_key(chat), ratings_key(chat), profile_key(chat))
