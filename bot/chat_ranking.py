@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from bot.clock import Clock, utc_now
 from bot.models import Digest, Listing, Paper
-from bot.ranking.arrange import Arranged, Preferences, arrange, more_line
+from bot.ranking.arrange import Arranged, Preferences, arrange, arranged_digest
 from bot.ranking.features import paper_vector
 from bot.ranking.index import DayIndex, build_index
 from bot.store.ratings import RatingStore
@@ -62,7 +62,4 @@ class ChatRanking:
     ) -> Digest:
         """The digest re-ordered and limited for the chat, with the why-line and the how-many-more line."""
         arranged = await self.arrange(chat, listing, [item.paper for item in digest.items], show_all=show_all)
-        by_id = {item.paper.arxiv_id: item for item in digest.items}
-        items = tuple(by_id[p.arxiv_id] for p in arranged.papers)
-        footer = more_line(arranged.more) if arranged.more else ""
-        return replace(digest, items=items, lead=arranged.why, footer=footer)
+        return arranged_digest(digest, arranged)

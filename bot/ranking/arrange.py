@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
 
-from bot.models import Paper
+from bot.models import Digest, Paper
 from bot.ranking.explain import reasons, why_line
 from bot.ranking.index import DayIndex
 from bot.ranking.model import EMPTY, Profile, with_interest
@@ -86,6 +86,13 @@ def arrange(papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences,
     else:
         shown, why = list(papers[:limit]), ""
     return Arranged(tuple(shown), len(papers), why)
+
+
+def arranged_digest(digest: Digest, arranged: Arranged) -> Digest:
+    """The digest's items in the arranged order and number, with the why-line and the how-many-more line."""
+    by_id = {item.paper.arxiv_id: item for item in digest.items}
+    items = tuple(by_id[p.arxiv_id] for p in arranged.papers)
+    return replace(digest, items=items, lead=arranged.why, footer=more_line(arranged.more) if arranged.more else "")
 
 
 def more_line(more: int) -> str:

@@ -9,7 +9,7 @@ weighted by its rarity that day (see `index.py`), so terms every paper shares co
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +68,15 @@ def update(profile: Profile, vector: Mapping[int, float], old: int, new: int) ->
     for term, x in vector.items():
         weights[term] = weights.get(term, 0.0) + step * x
     return trimmed(weights)
+
+
+def learn(liked: Sequence[Mapping[int, float]], disliked: Sequence[Mapping[int, float]]) -> Profile:
+    """A profile learned from scratch from liked and disliked papers' vectors (the CLI's --like and --dislike)."""
+    profile = EMPTY
+    for rating, vectors in ((LIKE, liked), (DISLIKE, disliked)):
+        for vector in vectors:
+            profile = update(profile, vector, 0, rating)
+    return profile
 
 
 def trimmed(weights: Mapping[int, float], size: int = PROFILE_TERMS) -> Profile:
