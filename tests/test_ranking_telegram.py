@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-
-from bot.config import Secret
 from bot.service import DigestService
 from bot.store import Store
-from handlers.commands import Commands
-from handlers.pacing import ChatPacer
 from handlers.telegram_bot import TelegramAdapter
-from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+from tests.fakes.telegram_server import FakeTelegram, fixture_fake_telegram  # noqa: F401
+from tests.test_telegram_bot import fixture_adapter  # noqa: F401  (the `adapter` fixture)
 
 USER = 5151
 GROUP = -5151
-
-
-@pytest.fixture(name="adapter")
-async def fixture_adapter(
-    fake_telegram: FakeTelegram, service: DigestService, store: Store
-) -> AsyncIterator[TelegramAdapter]:
-    """The real adapter polling the fake Bot API."""
-    adapter = TelegramAdapter(
-        Commands(service, store),
-        store,
-        Secret(DEFAULT_TOKEN),
-        fake_telegram.base_url,
-        pacer=ChatPacer(private_interval=0.05, group_interval=0.05),
-    )
-    await adapter.start()
-    yield adapter
-    await adapter.stop()
 
 
 async def _answers(fake_telegram: FakeTelegram, count: int) -> list[str]:
