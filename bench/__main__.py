@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bench import delivery, delivery_workers, matching, paper_latency, paper_load, storage, translation
+from bench import delivery, delivery_workers, matching, paper_latency, paper_load, ranking, storage, translation
 from bench.common import Row, machine_facts, quiet_heap, render_table
 from bench.synthetic import forget
 
@@ -21,6 +21,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "delivery_workers": delivery_workers.run,
     "paper": paper_latency.run,
     "paper-load": paper_load.run,
+    "ranking": ranking.run,
 }
 TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "paper", "paper-load"})  # run on a small, frozen heap
 

@@ -11,19 +11,26 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from bot.arxiv_source import parse_arxiv_id
 from bot.config import Settings, load_settings
 from bot.errors import DigestError
 from bot.filters import filter_from_options
 from bot.logs import RedactSecrets, configure_logging, describe_crash, install_exception_hooks, settings_secrets
 from bot.models import Digest, TranslationStatus
 from bot.progress import Progress
+from bot.ranking.arrange import MAX_INTEREST, Preferences, arrange, arranged_digest
+from bot.ranking.features import paper_vector
+from bot.ranking.index import build_index
+from bot.ranking.model import learn
 from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
 from bot.render.markdown import render_digest, render_paper
 from bot.runtime import open_runtime, redis_store
+from bot.service import DigestOutcome, DigestService
 from bot.transfer import export_subscribers, import_subscribers, parse_export
 
 PROG = "arxiv-digest"
@@ -47,6 +54,13 @@ def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1 (an argparse type)."""
+    if not (text.isascii() and text.isdigit() and int(text) >= 1):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with its subcommands."""
     parser = argparse.ArgumentParser(prog=PROG, description="A daily arXiv digest with Chinese translations.")
@@ -63,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_argument("--format", choices=FORMATS, default="markdown")
     digest.add_argument("--output", type=Path, help="write to FILE instead of standard output")
     digest.add_argument("--include-replacements", action="store_true", help="also keep replaced (revised) papers")
+    digest.add_argument("--interest", default="", help="rank by what you want, in words (at most 500 characters)")
+    digest.add_argument("--like", type=_split_list, default=[], help="rank papers like these first: ID[,ID...]")
+    digest.add_argument("--dislike", type=_split_list, default=[], help="rank papers like these last: ID[,ID...]")
+    digest.add_argument("--limit", type=_positive, help="keep only the N best papers")
 
     paper = sub.add_parser("paper", help="print one paper's full bilingual abstract")
     paper.add_argument("id", help="an arXiv id or URL, e.g. 2402.03478")
@@ -126,6 +144,25 @@ class FailureTally:
         return [f"{reason}: translations failed for {n} paper{'s' * (n != 1)}" for reason, n in self.reasons.items()]
 
 
+async def ranked(service: DigestService, outcome: DigestOutcome, args: argparse.Namespace) -> DigestOutcome:
+    """The outcome's digest ranked by --interest, --like and --dislike and cut to --limit (unchanged without them)."""
+    if not (args.interest or args.like or args.dislike or args.limit):
+        return outcome
+    if len(args.interest) > MAX_INTEREST:
+        raise DigestError(f"--interest is {len(args.interest)} characters long; at most {MAX_INTEREST}")
+    liked = [paper_vector(await service.find_paper(parse_arxiv_id(i))) for i in args.like]
+    disliked = [paper_vector(await service.find_paper(parse_arxiv_id(i))) for i in args.dislike]
+    prefs = Preferences(limit=args.limit, interest=args.interest, profile=learn(liked, disliked),
+                        likes=len(liked), dislikes=len(disliked))
+    papers = [item.paper for item in outcome.digest.items]
+    arranged = arrange(papers, build_index(outcome.listing.papers) if prefs.ranks else None, prefs)
+    if arranged.more:
+        note(f"{arranged.more} more papers matched; without --limit they are all kept")
+    if arranged.why:
+        note(arranged.why.split(" · ", 1)[-1])
+    return replace(outcome, digest=arranged_digest(outcome.digest, arranged))
+
+
 async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
     """`digest`: fetch, filter, translate and print the latest announcement's digest."""
     topic = filter_from_options(args.categories, args.keywords)
@@ -141,6 +178,8 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
             include_replacements=args.include_replacements,
             progress=tally,
         )
+        matched = len(outcome.digest.items)
+        outcome = await ranked(runtime.service, outcome, args)
     cats = ", ".join(topic.categories) or "all of arXiv"
     if outcome.listing.empty:
         note(f"arXiv's latest listing for {cats} is empty (no announcements on Fridays, Saturdays and holidays)")
@@ -154,7 +193,7 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
         write_output(render_as(outcome.digest, args.format), args.output)
     for line in tally.summary():
         note(line)
-    every_one_failed_alike = len(tally.reasons) == 1 and sum(tally.reasons.values()) == len(outcome.digest.items)
+    every_one_failed_alike = len(tally.reasons) == 1 and sum(tally.reasons.values()) == matched
     return 1 if every_one_failed_alike else 0
 
 

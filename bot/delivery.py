@@ -233,7 +233,8 @@ class DeliveryWorker:
         seen = await self.state.seen_papers(chat)
         papers = [p for p in matched if p.arxiv_id not in seen]
         items = await self.service.cached_items(papers)
-        return Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
+        digest = Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
+        return await self.service.ranking.arrange_digest(chat, digest, listing)  # ranked and limited per chat
 
     async def _send(self, delivery: QueuedDelivery, chat: ChatRef, sub: Subscriber, digest: Digest) -> None:
         """Push the digest through the chat's platform and record the outcome."""

@@ -72,6 +72,8 @@ class Digest:
     items: tuple[DigestItem, ...]
     day: date | None = None
     categories: tuple[str, ...] = field(default=())
+    lead: str = ""  # a line under the header (why a ranked digest's first paper came first)
+    footer: str = ""  # a line after the papers (how many more matched than the chat's limit shows)
 
 
 @dataclass(frozen=True)

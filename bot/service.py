@@ -11,10 +11,12 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol, TypeVar
 
 from bot.arxiv_client import ArxivClient
 from bot.arxiv_source import ArxivId, parse_arxiv_id
+from bot.chat_ranking import ChatRanking
 from bot.clock import Clock, utc_now
 from bot.digest import TranslationResults, assemble_digest, select_papers
 from bot.errors import SourceUnavailable, TranslationError
@@ -22,6 +24,7 @@ from bot.filters import Filter
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
 from bot.store import Store
 from bot.store.budget import TranslationBudget
+from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
 from bot.translate import Translator
 
@@ -107,6 +110,11 @@ class DigestService:
     stats: Stats | None = None
     clock: Clock = utc_now
     budget: TranslationBudget | None = None
+
+    @cached_property
+    def ranking(self) -> ChatRanking:
+        """Each chat's ratings, and its digests ranked and limited (one per service: day indexes are shared)."""
+        return ChatRanking(RatingStore(self.store.redis), self.clock)
 
     @property
     def translations_on(self) -> bool:

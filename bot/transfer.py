@@ -8,6 +8,7 @@ from typing import Any
 from bot.errors import DigestError
 from bot.filters import parse_filter
 from bot.store import Store
+from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef, Subscriber, parse_lang, parse_time, parse_timezone
 
 FORMAT = "arxiv-digest/subscribers"
@@ -51,10 +52,32 @@ def subscriber_from_json(obj: object, index: int) -> Subscriber:
         raise InvalidTransferFile(f"{where}: {exc}") from None
 
 
+def ranking_from_json(obj: object, index: int) -> dict[str, Any] | None:
+    """A subscription's ranking data (settings, profile, and ratings as id -> [+1 or -1, epoch minute]), checked."""
+    if not isinstance(obj, dict) or "ranking" not in obj:
+        return None
+    data = obj["ranking"]
+    where = f"subscribers[{index}].ranking"
+    settings, ratings = (data.get("settings", {}), data.get("ratings", {})) if isinstance(data, dict) else (0, 0)
+    if not isinstance(settings, dict) or not isinstance(ratings, dict):
+        raise InvalidTransferFile(f"{where} must be an object with settings and ratings objects")
+    for paper, value in ratings.items():
+        if not (isinstance(value, list) and len(value) == 2 and value[0] in (1, -1) and isinstance(value[1], int)):
+            raise InvalidTransferFile(f"{where}.ratings.{paper} must be [1 or -1, epoch minute]")
+    return {"settings": settings, "ratings": ratings, "profile": str(data.get("profile", ""))}
+
+
 async def export_subscribers(store: Store) -> str:
-    """Every subscription as a JSON document."""
+    """Every subscription as a JSON document, with each chat's ranking settings and ratings."""
     subscribers = await store.all_subscribers()
-    doc = {"format": FORMAT, "version": VERSION, "subscribers": [subscriber_to_json(s) for s in subscribers]}
+    ratings = RatingStore(store.redis)
+    entries = []
+    for sub in subscribers:
+        entry, ranking = subscriber_to_json(sub), await ratings.export(sub.chat)
+        if ranking["settings"] or ranking["ratings"]:
+            entry["ranking"] = ranking
+        entries.append(entry)
+    doc = {"format": FORMAT, "version": VERSION, "subscribers": entries}
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -74,6 +97,9 @@ def parse_export(text: str) -> list[Subscriber]:
 async def import_subscribers(store: Store, text: str) -> int:
     """Store every subscription of an export (replacing those of the same chats); returns how many."""
     subscribers = parse_export(text)
-    for sub in subscribers:
+    rankings = [ranking_from_json(obj, n) for n, obj in enumerate(json.loads(text)["subscribers"])]
+    for sub, ranking in zip(subscribers, rankings, strict=True):
         await store.save_subscriber(sub)
+        if ranking is not None:
+            await RatingStore(store.redis).restore(sub.chat, ranking)
     return len(subscribers)

@@ -12,6 +12,9 @@ from typing import NamedTuple
 from bot.arxiv_source import parse_arxiv_id
 from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound, SourceUnavailable
 from bot.filters import Filter, parse_filter
+from bot.ranking.arrange import MAX_INTEREST, MAX_LIMIT, Preferences
+from bot.ranking.model import DISLIKE, LIKE
+from bot.render.markdown import render_digest
 from bot.service import DigestService, PaperAnswer, Requester
 from bot.store import Store, is_outage
 from bot.store.delivery import DeliveryState
@@ -25,11 +28,13 @@ from bot.subscribers import (
     parse_timezone,
 )
 from handlers import texts
-from handlers.replies import DigestReply, PaperReply, Reply, TextReply
+from handlers.replies import DigestReply, FileReply, PaperReply, Reply, TextReply
 
 log = logging.getLogger(__name__)
 MAX_COMMAND_CHARS = 1000
-MANAGING_COMMANDS = frozenset({"subscribe", "unsubscribe", "time", "lang", "stop"})
+MANAGING_COMMANDS = frozenset(
+    {"subscribe", "unsubscribe", "time", "lang", "stop", "like", "dislike", "interest", "rank", "limit"}
+)
 ADMIN_COMMANDS = frozenset({"stats", "broadcast"})
 Broadcaster = Callable[[str], Awaitable[int]]
 Notify = Callable[[list[Reply]], Awaitable[object]]
@@ -100,12 +105,17 @@ def describe_filter(number: int, f: Filter) -> str:
     return f"{number}. {f.canonical()}\n   " + " | ".join(kinds)
 
 
-def describe(sub: Subscriber) -> str:
-    """The subscription as /list shows it: numbered filters, then the settings."""
+def describe(sub: Subscriber, prefs: Preferences | None = None) -> str:
+    """The subscription as /list shows it: numbered filters, then the settings (and the ranking's, if given)."""
     lines = [describe_filter(n, f) for n, f in enumerate(sub.filters, 1)] or [texts.NO_FILTERS]
     lines.append("")
     lines.append(f"推送时间 · time: {sub.delivery_time:%H:%M} {sub.timezone}")
     lines.append(f"语言 · lang: {sub.lang.value}")
+    if prefs is not None:
+        lines.append(f"排序 · rank: {'on' if prefs.rank else 'off'}")
+        lines.append(f"每期上限 · limit: {prefs.limit or 'all'}")
+        lines.append(f"兴趣 · interest: {prefs.interest or '-'}")
+        lines.append(f"评价 · ratings: 👍 {prefs.likes} · 👎 {prefs.dislikes}")
     return "\n".join(lines)
 
 
@@ -266,7 +276,7 @@ class Commands:
     async def cmd_list(self, msg: Incoming, args: str) -> list[Reply]:
         """Show this chat's filters and settings."""
         sub = await self._store.get_subscriber(msg.chat) or Subscriber(msg.chat)
-        return [TextReply(describe(sub))]
+        return [TextReply(describe(sub, await self._service.ranking.preferences(msg.chat)))]
 
     async def cmd_time(self, msg: Incoming, args: str) -> list[Reply]:
         """Set the delivery time and, optionally, the timezone."""
@@ -313,7 +323,10 @@ class Commands:
         return [TextReply(note)]
 
     async def cmd_digest(self, msg: Incoming, args: str) -> list[Reply]:
-        """The latest announcement's digest for this chat's filters, now."""
+        """The latest announcement's digest for this chat's filters, now: ranked and limited, all of it, or a file."""
+        mode = args.lower()
+        if mode not in ("", "all", "file"):
+            return [TextReply(texts.USAGE["digest"], error=True)]
         sub = await self._store.get_subscriber(msg.chat)
         if sub is None or not sub.filters:
             return [TextReply(texts.NO_FILTERS)]
@@ -327,11 +340,69 @@ class Commands:
         if not outcome.digest.items:
             return [TextReply(f"arXiv 最新一期有 {outcome.announced} 篇论文，没有匹配你的过滤器。 · "
                               f"{outcome.announced} papers announced; none matched your filters.")]
-        day = f"{outcome.digest.day:%Y-%m-%d} " if outcome.digest.day else ""
-        header = f"arXiv {day}· {len(outcome.digest.items)}/{outcome.announced}"
+        digest = await self._service.ranking.arrange_digest(
+            msg.chat, outcome.digest, outcome.listing, show_all=bool(mode)
+        )
+        day = f"{digest.day:%Y-%m-%d}" if digest.day else self._service.clock().strftime("%Y-%m-%d")
+        if mode == "file":
+            caption = texts.FILE_CAPTION.format(day=day, count=len(digest.items))
+            return [FileReply(f"arxiv-digest-{day}.md", render_digest(digest).encode(), caption)]
+        header = f"arXiv {day} · {len(outcome.digest.items)}/{outcome.announced}"
         if not self._service.translations_on:
             header += "\n" + texts.TRANSLATIONS_OFF
-        return [DigestReply(outcome.digest, sub.lang, header)]
+        return [DigestReply(digest, sub.lang, header)]
+
+    async def _rate(self, msg: Incoming, args: str, rating: int) -> list[Reply]:
+        """Like or dislike a paper (looked up like /paper when no listing has it) and say so."""
+        if not args:
+            return [TextReply(texts.USAGE["like" if rating == LIKE else "dislike"], error=True)]
+        paper = await self._service.find_paper(parse_arxiv_id(args.split()[0]))
+        old = await self._service.ranking.rate(msg.chat, paper, rating)
+        answer = texts.RATED[rating].format(title=paper.title[:200], paper=paper.arxiv_id)
+        return [TextReply(answer + (texts.RATING_REPLACED if old and old != rating else ""))]
+
+    async def cmd_like(self, msg: Incoming, args: str) -> list[Reply]:
+        """👍 a paper: the digest ranks papers like it higher."""
+        return await self._rate(msg, args, LIKE)
+
+    async def cmd_dislike(self, msg: Incoming, args: str) -> list[Reply]:
+        """👎 a paper: the digest ranks papers like it lower."""
+        return await self._rate(msg, args, DISLIKE)
+
+    async def cmd_interest(self, msg: Incoming, args: str) -> list[Reply]:
+        """Show, set or clear the chat's interest in words."""
+        ratings = self._service.ranking.ratings
+        if not args:
+            interest = (await ratings.preferences(msg.chat)).interest
+            return [TextReply(texts.INTEREST_SHOWN.format(interest=interest) if interest else texts.NO_INTEREST)]
+        if args.lower() == "clear":
+            await ratings.set_field(msg.chat, "interest", None)
+            return [TextReply(texts.INTEREST_CLEARED)]
+        text = " ".join(args.split())
+        if len(text) > MAX_INTEREST:
+            return [TextReply(texts.INTEREST_TOO_LONG.format(length=len(text), limit=MAX_INTEREST), error=True)]
+        await ratings.set_field(msg.chat, "interest", text)
+        return [TextReply(texts.INTEREST_SET.format(interest=text))]
+
+    async def cmd_rank(self, msg: Incoming, args: str) -> list[Reply]:
+        """Turn ranking on or off."""
+        if args.lower() not in ("on", "off"):
+            return [TextReply(texts.USAGE["rank"], error=True)]
+        on = args.lower() == "on"
+        await self._service.ranking.ratings.set_field(msg.chat, "rank", "on" if on else "off")
+        prefs = await self._service.ranking.preferences(msg.chat)
+        return [TextReply(texts.RANK_SET[on] + ("\n" + texts.RANK_NOTHING_YET if on and not prefs.ranks else ""))]
+
+    async def cmd_limit(self, msg: Incoming, args: str) -> list[Reply]:
+        """Set how many papers a digest shows, or `all`."""
+        value = args.lower()
+        if value == "all":
+            await self._service.ranking.ratings.set_field(msg.chat, "limit", "all")
+            return [TextReply(texts.LIMIT_ALL)]
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_LIMIT):
+            return [TextReply(texts.USAGE["limit"], error=True)]
+        await self._service.ranking.ratings.set_field(msg.chat, "limit", str(int(value)))
+        return [TextReply(texts.LIMIT_SET.format(limit=int(value)))]
 
     async def cmd_stop(self, msg: Incoming, args: str) -> list[Reply]:
         """Unsubscribe and delete everything stored about this chat."""

@@ -9,7 +9,7 @@ from typing import TextIO
 from bot.render.text import digest_text, paper_text
 from bot.subscribers import ChatRef
 from handlers.commands import Commands, Incoming
-from handlers.replies import Reply, render_with
+from handlers.replies import FileReply, Reply, render_with
 
 CONSOLE_CHAT = ChatRef("console", "local")
 PROMPT = "> "
@@ -18,7 +18,12 @@ GREETING = "arxiv-digest chat — type /help for the commands, Ctrl-D to leave."
 
 def reply_text(reply: Reply) -> str:
     """A platform-neutral reply as plain text."""
-    return render_with(reply, paper_text, digest_text, lambda text: text)
+    return render_with(reply, paper_text, digest_text, lambda text: text, file_text)
+
+
+def file_text(reply: FileReply) -> str:
+    """A document as the terminal shows it: its caption and name, then its text."""
+    return f"{reply.caption}\n--- {reply.filename} ---\n{reply.data.decode()}"
 
 
 async def run_console(commands: Commands, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:

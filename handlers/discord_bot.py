@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -19,17 +20,21 @@ from bot.delivery import OnSent, SendResult
 from bot.errors import ConfigError
 from bot.models import Digest
 from bot.render.discord_embeds import (
+    BUTTON_PAPER,
     BUTTON_TEMPLATE,
     BUTTON_TEXT,
     BUTTONS_PER_ROW,
+    CONTENT_LIMIT,
     DiscordMessage,
     Embed,
     button_id,
     digest_messages,
+    file_messages,
     paper_messages,
     paper_of,
     text_messages,
 )
+from bot.render.fields import RATINGS, rating_data, rating_of_data
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from bot.supervisor import Supervisor
@@ -53,7 +58,8 @@ PRIVILEGED_INTENT_MISSING = (
 
 def render_reply(reply: Reply) -> list[DiscordMessage]:
     """A platform-neutral reply as Discord messages."""
-    return render_with(reply, paper_messages, digest_messages, text_messages)
+    return render_with(reply, paper_messages, digest_messages, text_messages,
+                       lambda f: file_messages(f.filename, f.data, f.caption))
 
 
 def to_embed(embed: Embed) -> discord.Embed:
@@ -62,6 +68,8 @@ def to_embed(embed: Embed) -> discord.Embed:
                            description=embed.description or None, colour=embed.colour)
     for field in embed.fields:
         result.add_field(name=field.name, value=field.value, inline=False)
+    if embed.footer:
+        result.set_footer(text=embed.footer)
     return result
 
 
@@ -88,10 +96,40 @@ class PaperButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
             await interaction.client.adapter.on_button(interaction, self.paper_id)
 
 
+RATING_TEMPLATE = "(?P<command>" + "|".join(c for _, c in RATINGS) + f"):(?P<paper>{BUTTON_PAPER.pattern})"
+
+
+class RatingButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=RATING_TEMPLATE):
+    """A 👍 or 👎 under a paper's abstract; its custom_id (`like:2402.03478`) carries the command and the paper."""
+
+    def __init__(self, command: str, paper_id: str, label: str, row: int | None = None) -> None:
+        button: discord.ui.Button[discord.ui.View] = discord.ui.Button(
+            label=label, custom_id=rating_data(command, paper_id), style=discord.ButtonStyle.secondary
+        )
+        super().__init__(button, row=row)
+        self.command, self.paper_id = command, paper_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: Interaction, item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RatingButton:
+        """Rebuild the button from a pressed component's custom_id."""
+        return cls(match["command"], match["paper"], getattr(item, "label", None) or "")
+
+    async def callback(self, interaction: Interaction) -> None:
+        """Hand the press to the adapter."""
+        if isinstance(interaction.client, DigestClient):
+            await interaction.client.adapter.on_rating(interaction, self.command, self.paper_id)
+
+
 def view_of(message: DiscordMessage) -> discord.ui.View | None:
     """The message's buttons, five to a row; None when it has none."""
     papers = [(b.label, paper_of(b.custom_id)) for b in message.buttons]
-    items = [PaperButton(pid, label, n // BUTTONS_PER_ROW) for n, (label, pid) in enumerate(papers) if pid]
+    items: list[PaperButton | RatingButton] = [
+        PaperButton(pid, label, n // BUTTONS_PER_ROW) for n, (label, pid) in enumerate(papers) if pid
+    ]
+    ratings = [(b.label, rating_of_data(b.custom_id)) for b in message.buttons]
+    items += [RatingButton(*rating, label, 0) for label, rating in ratings if rating]
     if not items:
         return None
     view = discord.ui.View(timeout=None)
@@ -107,6 +145,8 @@ def message_kwargs(message: DiscordMessage) -> dict[str, Any]:
     view = view_of(message)
     if view is not None:
         kwargs["view"] = view
+    if message.file is not None:
+        kwargs["file"] = discord.File(io.BytesIO(message.file[1]), filename=message.file[0])
     return kwargs
 
 
@@ -126,7 +166,7 @@ class DigestClient(discord.Client):
 
     async def setup_hook(self) -> None:
         """After login: make buttons answer (also those sent before a restart) and register the slash commands."""
-        self.add_dynamic_items(PaperButton)
+        self.add_dynamic_items(PaperButton, RatingButton)
         if self.sync_commands:
             await self.adapter.sync_commands()
 
@@ -198,7 +238,6 @@ def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
     for name, description in [
         ("stats", "管理员：统计 · admins: statistics"),
         ("list", "过滤器与设置 · filters and settings"),
-        ("digest", "最新摘要 · the latest digest"),
         ("stop", "退订并删除数据 · unsubscribe and delete"),
         ("help", "帮助 · help"),
         ("start", "开始 · welcome and help"),
@@ -208,6 +247,51 @@ def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
         )
         command.default_permissions = ADMINS_ONLY if name in ADMIN_COMMANDS else None
         tree.add_command(command)
+
+
+def add_ranking_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
+    """The ranking commands as slash commands: /like, /dislike, /interest, /rank, /limit, and /digest [all|file]."""
+    ratings = (("like", "👍 评价论文 · rate a paper up"), ("dislike", "👎 评价论文 · rate a paper down"))
+    for name, description in ratings:
+        tree.add_command(app_commands.Command(name=name, description=description, callback=_rating(run, name)))
+
+    @tree.command(name="interest", description="你的兴趣（留空查看，clear 清除） · what you want, in words")
+    @app_commands.describe(text="例如 · e.g. uncertainty estimation for diffusion models; clear removes it")
+    async def interest(interaction: Interaction, text: app_commands.Range[str, 1, 1000] | None = None) -> None:
+        """/interest [text]: show, set or clear the interest."""
+        await run(interaction, f"/interest {text or ''}".rstrip())
+
+    @tree.command(name="rank", description="按相关性排序 · rank the digest best first")
+    @app_commands.choices(on=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")])
+    async def rank(interaction: Interaction, on: app_commands.Choice[str]) -> None:
+        """/rank on|off."""
+        await run(interaction, f"/rank {on.value}")
+
+    @tree.command(name="limit", description="每期最多篇数 · papers per digest")
+    @app_commands.describe(papers="1–1000 或 all · 1–1000 or all")
+    async def limit(interaction: Interaction, papers: app_commands.Range[str, 1, 10]) -> None:
+        """/limit n|all."""
+        await run(interaction, f"/limit {papers}")
+
+    @tree.command(name="digest", description="最新摘要 · the latest digest")
+    @app_commands.describe(what="全部或文件 · all papers, or the whole day as a file")
+    @app_commands.choices(what=[app_commands.Choice(name="all", value="all"),
+                                app_commands.Choice(name="file", value="file")])
+    async def digest(interaction: Interaction, what: app_commands.Choice[str] | None = None) -> None:
+        """/digest [all|file]."""
+        await run(interaction, f"/digest {what.value if what else ''}".rstrip())
+
+
+def _rating(run: Runner, name: str) -> Callable[[Interaction, str], Coroutine[Any, Any, None]]:
+    """The callback of /like or /dislike."""
+
+    @app_commands.rename(paper_id="id")
+    @app_commands.describe(paper_id="arXiv 编号或链接 · arXiv id or URL, e.g. 2402.03478")
+    async def callback(interaction: Interaction, paper_id: app_commands.Range[str, 1, 200]) -> None:
+        """Run the command's text form."""
+        await run(interaction, f"/{name} {paper_id}")
+
+    return callback
 
 
 def _plain(run: Runner, name: str) -> Callable[[Interaction], Coroutine[Any, Any, None]]:
@@ -245,6 +329,7 @@ class DiscordAdapter:
         intents.message_content = message_content
         self.client = DigestClient(self, intents=intents, max_ratelimit_timeout=max_ratelimit_timeout)
         add_commands(self.client.tree, self.on_command)
+        add_ranking_commands(self.client.tree, self.on_command)
 
     async def login(self, *, sync_commands: bool) -> None:
         """Log in over REST (and, with sync_commands, register the slash commands); no gateway yet."""
@@ -326,6 +411,17 @@ class DiscordAdapter:
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         log.info("discord chat=%s button paper=%s", interaction.channel_id, paper_id[:40])
         await self._answer(interaction, f"/paper {paper_id}", ephemeral=ephemeral)
+
+    async def on_rating(self, interaction: Interaction, command: str, paper_id: str) -> None:
+        """A 👍/👎 button: rate the paper as /like or /dislike would; the answer is seen only by the presser."""
+        log.info("discord chat=%s button %s paper=%s", interaction.channel_id, command, paper_id[:40])
+        try:
+            replies = await self._commands.handle(self._incoming(interaction, f"/{command} {paper_id}"))
+            answer = " ".join(r.text for r in replies if isinstance(r, TextReply)) or texts.FALLBACK
+        except Exception as exc:  # the presser must get an answer whatever failed
+            log.error("discord chat=%s: rating failed: %s: %s", interaction.channel_id, type(exc).__name__, exc)
+            answer = texts.FALLBACK
+        await interaction.response.send_message(answer[:CONTENT_LIMIT], ephemeral=True)
 
     async def _answer(self, interaction: Interaction, text: str, *, ephemeral: bool) -> None:
         """Run a deferred interaction's command and always end in a follow-up: an apology if anything fails."""

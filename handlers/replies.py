@@ -34,7 +34,16 @@ class DigestReply:
     header: str
 
 
-Reply = TextReply | PaperReply | DigestReply
+@dataclass(frozen=True)
+class FileReply:
+    """A document to send (the digest as a Markdown file), with a one-line caption."""
+
+    filename: str
+    data: bytes
+    caption: str
+
+
+Reply = TextReply | PaperReply | DigestReply | FileReply
 
 Out = TypeVar("Out")
 
@@ -44,8 +53,11 @@ def render_with(
     paper: Callable[[DigestItem], Out],
     digest: Callable[[Digest, str, str], Out],
     text: Callable[[str], Out],
+    file: Callable[[FileReply], Out] | None = None,
 ) -> Out:
-    """Render a reply with one platform's renderer for each kind of reply."""
+    """Render a reply with one platform's renderer for each kind of reply (a file as its caption, if no `file`)."""
+    if isinstance(reply, FileReply):
+        return file(reply) if file is not None else text(reply.caption)
     if isinstance(reply, PaperReply):
         return paper(reply.item)
     if isinstance(reply, DigestReply):

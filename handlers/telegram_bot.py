@@ -10,8 +10,10 @@ from typing import Any
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     Update,
@@ -32,7 +34,8 @@ from telegram.request import HTTPXRequest
 from bot.config import Secret
 from bot.delivery import OnSent, SendResult
 from bot.models import Digest
-from bot.render.telegram_html import ChatMessage, digest_messages, paper_messages, text_messages
+from bot.render.fields import rating_of_data
+from bot.render.telegram_html import ChatMessage, digest_messages, document_messages, paper_messages, text_messages
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers import texts
@@ -47,13 +50,19 @@ BUTTON_PREFIX = "paper:"
 SLOW_COMMANDS = frozenset({"digest", "paper"})  # they may fetch from arXiv and wait for translations
 BUTTONS_PER_ROW = 6
 MAX_SEND_ATTEMPTS = 4
+CALLBACK_ANSWER_LIMIT = 200  # Telegram shows at most 200 characters of a button's answer
 CONCURRENT_UPDATES = 64  # chats answered at once; one chat's own updates always run one after another
 BOT_COMMANDS = [
     ("subscribe", "订阅主题 · add a topic filter"),
     ("list", "过滤器与设置 · filters and settings"),
     ("unsubscribe", "删除过滤器 · remove a filter"),
     ("paper", "论文双语摘要 · a paper's bilingual abstract"),
-    ("digest", "最新摘要 · the latest digest"),
+    ("digest", "最新摘要（all 全部，file 文件） · the latest digest (all, file)"),
+    ("like", "👍 评价论文 · rate a paper up"),
+    ("dislike", "👎 评价论文 · rate a paper down"),
+    ("interest", "你的兴趣 · what you want, in words"),
+    ("limit", "每期最多篇数 · papers per digest"),
+    ("rank", "按相关性排序 on|off · rank best first"),
     ("time", "推送时间 · delivery time"),
     ("lang", "语言 · language"),
     ("stop", "退订并删除数据 · unsubscribe and delete"),
@@ -63,15 +72,19 @@ BOT_COMMANDS = [
 
 def render_reply(reply: Reply) -> list[ChatMessage]:
     """A platform-neutral reply as Telegram messages."""
-    return render_with(reply, paper_messages, digest_messages, text_messages)
+    return render_with(reply, paper_messages, digest_messages, text_messages,
+                       lambda f: document_messages(f.filename, f.data, f.caption))
 
 
 def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
-    """One button per paper in the message, opening its full bilingual abstract."""
-    if not message.buttons:
+    """One button per paper in the message, opening its full bilingual abstract; then its other buttons (👍/👎)."""
+    if not message.buttons and not message.actions:
         return None
     buttons = [InlineKeyboardButton(label, callback_data=BUTTON_PREFIX + pid) for label, pid in message.buttons]
-    return InlineKeyboardMarkup([buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)])
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    if message.actions:
+        rows.append([InlineKeyboardButton(label, callback_data=data) for label, data in message.actions])
+    return InlineKeyboardMarkup(rows)
 
 
 def smooth_rate_limiter(max_rate: int) -> AIORateLimiter:
@@ -222,6 +235,9 @@ class TelegramAdapter:
         query = update.callback_query
         if query is None:
             return
+        if (rating := rating_of_data(query.data or "")) is not None:
+            await self._rate(update, query, *rating)
+            return
         if not (query.data or "").startswith(BUTTON_PREFIX):
             await query.answer(texts.STALE_BUTTON)  # a button the bot did not make: stop its spinner all the same
             return
@@ -235,6 +251,24 @@ class TelegramAdapter:
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
         interim = functools.partial(self.send, chat.id, is_group=incoming.is_group)
         await self.send(chat.id, await self._commands.handle(incoming, interim), incoming.is_group)
+
+    async def _rate(self, update: Update, query: CallbackQuery, command: str, paper_id: str) -> None:
+        """A 👍/👎 button: rate the paper as /like or /dislike would, and say so in the button's answer."""
+        chat = update.effective_chat
+        if chat is None:
+            await query.answer(texts.STALE_BUTTON)
+            return
+
+        async def can_manage() -> bool:
+            member = await chat.get_member(query.from_user.id)
+            return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+        incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/{command} {paper_id}",
+                            is_group=chat.type != ChatType.PRIVATE, can_manage=can_manage)
+        log.info("telegram chat=%s button %s paper=%s", chat.id, command, paper_id[:40])
+        replies = await self._commands.handle(incoming)
+        answer = " ".join(r.text for r in replies if isinstance(r, TextReply))
+        await query.answer(answer[:CALLBACK_ANSWER_LIMIT] or None)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log an error no handler caught, without tokens (never the request URL)."""
@@ -294,6 +328,10 @@ class TelegramAdapter:
         """Send one message, honouring RetryAfter, following a group's migration, unsubscribing a blocked chat."""
         for attempt in range(MAX_SEND_ATTEMPTS):
             try:
+                if message.document is not None:
+                    await self.app.bot.send_document(chat_id, InputFile(message.document[1], message.document[0]),
+                                                     caption=message.html, parse_mode=ParseMode.HTML)
+                    return SendResult.SENT, chat_id
                 await self.app.bot.send_message(
                     chat_id,
                     message.html,

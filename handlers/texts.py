@@ -13,7 +13,11 @@ HELP = """arXiv 每日摘要机器人 · arXiv daily digest bot
 /time HH:MM [时区 timezone] 推送时间 · delivery time (default 09:00 Asia/Shanghai)
 /lang zh|en|both 语言 · language (default both)
 /paper <arXiv id 或链接 or URL> 论文双语摘要 · a paper's bilingual abstract
-/digest 立即获取最新摘要 · the latest digest, now
+/digest [all|file] 立即获取最新摘要（全部 / 文件） · the latest digest, now (all of it / as a file)
+/like <id>, /dislike <id> 👍/👎 评价论文，用于排序 · rate a paper; the digest learns what you like
+/interest <文字 text>|clear 你的兴趣 · what you want, in words (shown alone: /interest)
+/rank on|off 按相关性排序 · rank the digest best first (default on)
+/limit <n>|all 每期最多篇数 · papers per digest (default 20)
 /stop 退订并删除本聊天的全部数据 · unsubscribe and delete everything about this chat
 /help 帮助 · this help
 
@@ -37,6 +41,11 @@ USAGE = {
     "time": "用法 · usage: /time HH:MM [IANA timezone], e.g. /time 08:30 Europe/Berlin",
     "lang": "用法 · usage: /lang zh|en|both",
     "paper": "用法 · usage: /paper 2402.03478 (or an arXiv URL)",
+    "like": "用法 · usage: /like 2402.03478 (or an arXiv URL)",
+    "dislike": "用法 · usage: /dislike 2402.03478 (or an arXiv URL)",
+    "rank": "用法 · usage: /rank on|off",
+    "limit": "用法 · usage: /limit <1–1000>|all, e.g. /limit 10",
+    "digest": "用法 · usage: /digest  |  /digest all  |  /digest file",
 }
 TRANSLATIONS_OFF = "翻译未开启，以下为英文。 · Translations are off; showing English."
 STOPPED = (
@@ -77,3 +86,23 @@ TRANSLATION_RESUMES = (
     "翻译额度已用完（每小时 {per_hour} 篇、每天 {per_day} 篇新论文），{at} 后恢复。 · "
     "Translation limit reached ({per_hour} new papers an hour, {per_day} a day); translation resumes at {at}."
 )
+RATED = {
+    1: "👍 已记录：{title} · liked {paper}",
+    -1: "👎 已记录：{title} · disliked {paper}",
+}
+RATING_REPLACED = "（替换了之前的评价 · replaces your earlier rating）"
+NO_INTEREST = "还没有设置兴趣。 · No interest set. Try: /interest uncertainty estimation for diffusion models"
+INTEREST_SHOWN = "兴趣 · interest: {interest}"
+INTEREST_SET = "兴趣已设置 · interest set: {interest}"
+INTEREST_CLEARED = "兴趣已清除 · interest cleared."
+INTEREST_TOO_LONG = (
+    "兴趣太长（{length} 字符，最多 {limit}）。 · That interest is too long ({length} characters; at most {limit})."
+)
+RANK_SET = {True: "已开启排序 · ranking is on.", False: "已关闭排序，按发布顺序 · ranking is off: announcement order."}
+RANK_NOTHING_YET = (
+    "还没有评价或兴趣：用 /like、/dislike 或 /interest 告诉我你想看什么。 · "
+    "Nothing to rank by yet: /like, /dislike or /interest tell me what you want."
+)
+LIMIT_SET = "每期最多 {limit} 篇 · up to {limit} papers a digest."
+LIMIT_ALL = "每期显示全部匹配论文 · every matching paper, no limit."
+FILE_CAPTION = "arXiv {day} · {count} 篇论文，Markdown 文件 · {count} papers as a Markdown file"

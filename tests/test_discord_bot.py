@@ -46,7 +46,7 @@ GUILD = 5_000_000_000_000_001
 CHANNEL = 6_000_000_000_000_001
 ALL_COMMANDS = {
     "paper", "subscribe", "unsubscribe", "list", "time", "lang", "digest", "stop", "help", "start",
-    "stats", "broadcast",
+    "stats", "broadcast", "like", "dislike", "interest", "rank", "limit",
 }
 
 
@@ -113,7 +113,8 @@ async def test_slash_commands_are_synced_with_typed_options(adapter: DiscordAdap
     assert options["time"]["at"]["required"] is True and options["time"]["timezone"].get("required") is False
     assert [c["value"] for c in options["lang"]["lang"]["choices"]] == ["zh", "en", "both"]
     assert all(o["description"] for opts in options.values() for o in opts.values())
-    assert options["list"] == {} and options["digest"] == {}
+    assert options["list"] == {} and [c["value"] for c in options["digest"]["what"]["choices"]] == ["all", "file"]
+    assert options["digest"]["what"].get("required") is False
 
 
 async def test_guild_id_syncs_to_that_server_only(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.models import Digest, DigestItem
-from bot.render.fields import SummaryEntry, detail_parts, summary_entry
+from bot.render.fields import RATINGS, SummaryEntry, detail_parts, rating_data, summary_entry
 from bot.render.split import ELLIPSIS, fit_escaped, pack, utf16_len
 
 CONTENT_LIMIT = 2000
@@ -22,6 +22,7 @@ BUTTONS_PER_ROW = 5
 BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
+FOOTER_LIMIT = 300  # of Discord's 2048, kept small so the fields' share of the 6000 total stays as it was
 
 BUTTON_PREFIX = "paper:"
 BUTTON_TEXT = "中文全文 / Full abstract"
@@ -53,11 +54,12 @@ class Embed:
     description: str = ""
     fields: tuple[Field, ...] = ()
     colour: int = COLOUR
+    footer: str = ""
 
     @property
     def text(self) -> str:
         """Every string Discord counts toward a message's 6000-character embed total, concatenated."""
-        return self.title + self.description + "".join(f.name + f.value for f in self.fields)
+        return self.title + self.description + "".join(f.name + f.value for f in self.fields) + self.footer
 
 
 @dataclass(frozen=True)
@@ -70,11 +72,12 @@ class Button:
 
 @dataclass(frozen=True)
 class DiscordMessage:
-    """One message to send: text content, embeds, and buttons (laid out five to a row)."""
+    """One message to send: text content, embeds, buttons (five to a row), and maybe a file (name, bytes)."""
 
     content: str = ""
     embeds: tuple[Embed, ...] = ()
     buttons: tuple[Button, ...] = ()
+    file: tuple[str, bytes] | None = None
 
 
 def escape(text: str) -> str:
@@ -134,13 +137,16 @@ def digest_messages(digest: Digest, lang: str, header: str) -> list[DiscordMessa
     """The digest in as few messages as fit: header as the first content, one field and one button per paper."""
     entries = [summary_entry(n, item, lang) for n, item in enumerate(digest.items, 1)]
     fields = [entry_field(e) for e in entries]
-    groups = pack([f.name + f.value for f in fields], EMBEDS_TOTAL_LIMIT, sep="", max_pieces=FIELDS_PER_EMBED)
-    head = fit(header.strip(), CONTENT_LIMIT - 4)
+    room = EMBEDS_TOTAL_LIMIT - (FOOTER_LIMIT if digest.footer else 0)
+    groups = pack([f.name + f.value for f in fields], room, sep="", max_pieces=FIELDS_PER_EMBED)
+    head = fit((header + (f"\n{digest.lead}" if digest.lead else "")).strip(), CONTENT_LIMIT - 4)
     first, *rest = head.split("\n", 1)
     content = (f"**{first}**" + (f"\n{rest[0]}" if rest else "") if first.strip() else head) or ELLIPSIS
     messages = []
     for number, group in enumerate(groups or [[]]):
-        embeds = (Embed(fields=tuple(fields[i] for i in group)),) if group else ()
+        last = number == len(groups) - 1  # the how-many-more line goes under the last embed (fits: fields < 6000)
+        footer = digest.footer[:FOOTER_LIMIT] if last else ""
+        embeds = (Embed(fields=tuple(fields[i] for i in group), footer=footer),) if group else ()
         messages.append(DiscordMessage(content if number == 0 else "", embeds, _buttons(entries[i] for i in group)))
     return messages
 
@@ -169,7 +175,16 @@ def paper_messages(item: DigestItem) -> list[DiscordMessage]:
     url = safe_url(paper.abs_url, paper.versioned_id)
     embeds = [Embed(title=heading if n == 0 else "", url=url if n == 0 else "", description=text)
               for n, text in enumerate(descriptions)]
-    return _embeds_messages(embeds)
+    messages = _embeds_messages(embeds)
+    if BUTTON_PAPER.fullmatch(paper.arxiv_id):  # 👍/👎 under the end of the abstract
+        rate = tuple(Button(label, rating_data(command, paper.arxiv_id)) for label, command in RATINGS)
+        messages[-1] = replace(messages[-1], buttons=rate)
+    return messages
+
+
+def file_messages(filename: str, data: bytes, caption: str) -> list[DiscordMessage]:
+    """A file to send as an attachment, with its caption as the message's text."""
+    return [DiscordMessage(fit(caption, CONTENT_LIMIT - 100), file=(filename, data))]
 
 
 def text_messages(text: str) -> list[DiscordMessage]:
@@ -184,7 +199,7 @@ def limit_violations(message: DiscordMessage) -> list[str]:
     problems = []
     if utf16_len(message.content) > CONTENT_LIMIT:
         problems.append("content > 2000")
-    if not (message.content.strip() or message.embeds):
+    if not (message.content.strip() or message.embeds or message.file):
         problems.append("empty message")
     if len(message.embeds) > EMBEDS_PER_MESSAGE:
         problems.append("more than 10 embeds")

@@ -86,3 +86,17 @@ def detail_parts(item: DigestItem) -> tuple[str, str, str, str, str, str]:
     text = ItemText.of(item)
     return (one_line(text.title_zh), one_line(text.title), one_line(text.tldr_zh), one_line(text.tldr_en),
             text.abstract_zh.strip(), text.abstract.strip())
+
+
+RATINGS = (("👍", "like"), ("👎", "dislike"))  # the buttons under a paper's full abstract, and their commands
+
+
+def rating_data(command: str, paper_id: str) -> str:
+    """A rating button's data (Telegram callback_data, Discord custom_id): `like:2402.03478`."""
+    return f"{command}:{paper_id}"
+
+
+def rating_of_data(data: str) -> tuple[str, str] | None:
+    """The command and paper of a rating button's data; None for other buttons."""
+    command, _, paper_id = data.partition(":")
+    return (command, paper_id) if any(command == c for _, c in RATINGS) and paper_id else None

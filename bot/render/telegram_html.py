@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from bot.models import Digest, DigestItem
-from bot.render.fields import SummaryEntry, detail_parts, summary_entry
+from bot.render.fields import RATINGS, SummaryEntry, detail_parts, rating_data, summary_entry
 from bot.render.split import fit_escaped, pack
 
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
 ENTRIES_PER_MESSAGE = 30  # each entry has up to 3 entities; Telegram renders only about 100 per message
 TITLE_LIMIT = 300
 LINE_LIMIT = 600
@@ -18,10 +19,16 @@ PIECE_LIMIT = MESSAGE_LIMIT - 100  # room for the tags around a piece
 
 @dataclass(frozen=True)
 class ChatMessage:
-    """One message to send: its HTML text and the papers its buttons open (label, paper id)."""
+    """One message to send: its HTML text, the papers its buttons open, other buttons, and maybe a document.
+
+    `buttons` are (label, paper id) pairs; `actions` are (label, callback data) pairs such as 👍/👎; a
+    `document` is (file name, bytes), captioned by the text.
+    """
 
     html: str
     buttons: tuple[tuple[str, str], ...] = ()
+    actions: tuple[tuple[str, str], ...] = ()
+    document: tuple[str, bytes] | None = None
 
 
 def fit(text: str, limit: int) -> str:
@@ -41,11 +48,12 @@ def entry_html(entry: SummaryEntry) -> str:
 def digest_messages(digest: Digest, lang: str, header: str) -> list[ChatMessage]:
     """The digest's summary part in as few messages as fit, each with a button per paper it lists."""
     entries = [summary_entry(n, item, lang) for n, item in enumerate(digest.items, 1)]
-    pieces = [f"<b>{fit(header, PIECE_LIMIT)}</b>"] + [entry_html(e) for e in entries]
+    head = f"<b>{fit(header, PIECE_LIMIT)}</b>" + (f"\n<i>{fit(digest.lead, LINE_LIMIT)}</i>" if digest.lead else "")
+    pieces = [head] + [entry_html(e) for e in entries] + ([fit(digest.footer, LINE_LIMIT)] if digest.footer else [])
     messages = []
     for group in pack(pieces, MESSAGE_LIMIT, max_pieces=ENTRIES_PER_MESSAGE):
         html = "\n\n".join(pieces[i] for i in group)
-        buttons = tuple((str(entries[i - 1].number), entries[i - 1].paper_id) for i in group if i > 0)
+        buttons = tuple((str(entries[i - 1].number), entries[i - 1].paper_id) for i in group if 0 < i <= len(entries))
         messages.append(ChatMessage(html, buttons))
     return messages
 
@@ -64,10 +72,17 @@ def paper_messages(item: DigestItem) -> list[ChatMessage]:
         pieces.append(f"<i>{fit(tldr_en, PIECE_LIMIT)}</i>")
     pieces += [fit(abstract_zh, PIECE_LIMIT), fit(abstract, PIECE_LIMIT)]
     pieces = [p for p in pieces if p]
-    return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+    messages = [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+    rate = tuple((label, rating_data(command, paper.arxiv_id)) for label, command in RATINGS)
+    return [*messages[:-1], replace(messages[-1], actions=rate)]  # 👍/👎 under the end of the abstract
 
 
 def text_messages(text: str) -> list[ChatMessage]:
     """Plain text, escaped, split between paragraphs when it is too long."""
     pieces = [fit(p, PIECE_LIMIT) for p in text.split("\n\n") if p.strip()] or [escape(text.strip() or "…")]
     return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+
+
+def document_messages(filename: str, data: bytes, caption: str) -> list[ChatMessage]:
+    """A file to send as a document, with its caption (Telegram allows 1024 characters)."""
+    return [ChatMessage(fit(caption, CAPTION_LIMIT), document=(filename, data))]

@@ -10,7 +10,7 @@ INDENT = "   "
 
 def digest_text(digest: Digest, lang: str, header: str) -> str:
     """The digest's summary part: header, then numbered titles with link and summaries."""
-    blocks = [header]
+    blocks = [header + (f"\n{digest.lead}" if digest.lead else "")]
     for n, item in enumerate(digest.items, 1):
         entry = summary_entry(n, item, lang)
         lines = [f"{entry.number}. {entry.heading}"]
@@ -19,6 +19,8 @@ def digest_text(digest: Digest, lang: str, header: str) -> str:
         lines.append(INDENT + entry.url)
         lines.extend(INDENT + line for line in entry.lines)
         blocks.append("\n".join(lines))
+    if digest.footer:
+        blocks.append(digest.footer)
     blocks.append("/paper <id> 查看全文 · for the full abstract")
     return "\n\n".join(blocks)
 

@@ -34,6 +34,7 @@ from bot.store.keys import (
     chat_keys,
     listing_key,
     paper_key,
+    ranking_keys,
     subscriber_key,
     translation_failure_key,
     translation_key,
@@ -179,16 +180,16 @@ class Store:
                     continue
 
     async def delete_subscriber(self, chat: ChatRef) -> bool:
-        """Forget everything stored about a chat (every key named after it); True if it had a subscription."""
+        """Forget everything stored about a chat (every key named after it); True if there was something."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.exists(subscriber_key(chat))
-            pipe.delete(*chat_keys(chat))
+            pipe.exists(subscriber_key(chat), *ranking_keys(chat))
+            pipe.delete(*chat_keys(chat), *ranking_keys(chat))
             pipe.srem(SUBSCRIBERS_KEY, chat.key)
             pipe.zrem(DUE_KEY, chat.key)
             pipe.srem(UNSCHEDULED_KEY, chat.key)
             pipe.srem(WAITING_KEY, chat.key)
-            subscribed, *_ = await pipe.execute()
-        return bool(subscribed)
+            existed, *_ = await pipe.execute()
+        return bool(existed)
 
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
         """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup).
@@ -201,6 +202,9 @@ class Store:
         keys = [old_sub, old_seen, old_records, new_sub, new_seen, new_records,
                 SUBSCRIBERS_KEY, DUE_KEY, WAITING_KEY, UNSCHEDULED_KEY, old_moved]
         await self._move_chat(keys=keys, args=[old.key, new.key, MOVED_TTL_SECONDS])
+        for old_key, new_key in zip(ranking_keys(old), ranking_keys(new), strict=True):
+            if await self._redis.exists(old_key):  # the ratings and interest go along with the chat
+                await self._redis.rename(old_key, new_key)
 
     async def all_subscribers(self, batch: int = 500) -> list[Subscriber]:
         """Every subscription, read in pipelined batches."""

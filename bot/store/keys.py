@@ -117,3 +117,29 @@ LLM_MONTH_KEY = PREFIX + "stats:llm:{month}"  # hash: calls, tokens for a YYYY-M
 LLM_TOTAL_KEY = PREFIX + "stats:llm:total"
 FETCH_KEY = PREFIX + "stats:fetch"  # hash: seconds and day of the last arXiv fetch
 STATS_TTL_SECONDS = 400 * 24 * 3600
+
+
+# Ranking: what each chat rated and chose (see bot/store/ratings.py).
+RATINGS_KEY = PREFIX + "ratings:{chat}"  # sorted set: paper id -> 2 × epoch minutes of the rating, +1 for a like
+RANKING_KEY = PREFIX + "ranking:{chat}"  # hash: rank, limit, interest, likes, dislikes (small: a compact listpack)
+PROFILE_KEY = PREFIX + "profile:{chat}"  # string: the learned profile, packed (bot/ranking/model.py)
+
+
+def ratings_key(chat: ChatRef) -> str:
+    """A chat's ratings, newest last."""
+    return RATINGS_KEY.format(chat=chat.key)
+
+
+def ranking_key(chat: ChatRef) -> str:
+    """A chat's ranking settings and learned profile."""
+    return RANKING_KEY.format(chat=chat.key)
+
+
+def profile_key(chat: ChatRef) -> str:
+    """A chat's learned ranking profile."""
+    return PROFILE_KEY.format(chat=chat.key)
+
+
+def ranking_keys(chat: ChatRef) -> tuple[str, str, str]:
+    """Every ranking key of a chat: its ratings, its ranking settings, its learned profile."""
+    return ratings_key(chat), ranking_key(chat), profile_key(chat)

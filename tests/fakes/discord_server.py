@@ -187,6 +187,7 @@ class FakeDiscord(LoopbackServer):
         self.followups: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
         self.callbacks: list[dict[str, Any]] = []
         self.refused: list[dict[str, Any]] = []
+        self.attachments: list[dict[str, Any]] = []  # uploaded files: filename, data
         self.dm_channels: dict[int, int] = {}
         self.guild_of: dict[int, int] = {}  # server channel id -> its server (guild) id
         self._ids = itertools.count(1_200_000_000_000_000_000)
@@ -459,7 +460,9 @@ class FakeDiscord(LoopbackServer):
         message: dict[str, Any] = {
             "id": str(next(self._ids)), "channel_id": str(channel_id), "author": self.bot_user,
             "content": payload.get("content") or "", "timestamp": snowflake_time(), "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [{"id": str(next(self._ids)), "filename": name, "size": 1, "url": "https://cdn.invalid/a",
+                             "proxy_url": "https://cdn.invalid/a"} for name in payload.get("_files", [])],
             "embeds": payload.get("embeds") or [], "components": payload.get("components") or [],
             "pinned": False, "type": 0, "flags": flags, "allowed_mentions": payload.get("allowed_mentions"),
         }
@@ -469,9 +472,24 @@ class FakeDiscord(LoopbackServer):
         self._messages[int(message["id"])] = message
         return message
 
+    async def _payload(self, request: web.Request) -> dict[str, Any]:
+        """A message payload: JSON, or multipart (`payload_json` plus `files[n]`), its files kept in `attachments`."""
+        if request.content_type != "multipart/form-data":
+            body: dict[str, Any] = await request.json()
+            return body
+        form = await request.post()
+        payload: dict[str, Any] = json.loads(str(form["payload_json"]))
+        files = [(key, value) for key, value in form.items() if key.startswith("files[")]
+        payload["_files"] = []
+        for key, part in files:
+            name = getattr(part, "filename", key)
+            self.attachments.append({"filename": name, "data": part.file.read() if hasattr(part, "file") else b""})
+            payload["_files"].append(name)
+        return payload
+
     def _refusal(self, payload: dict[str, Any]) -> web.Response | None:
         """A 400 for a payload breaking Discord's limits or empty, recorded; None when it is acceptable."""
-        if not (payload.get("content") or payload.get("embeds") or payload.get("components")):
+        if not (payload.get("content") or payload.get("embeds") or payload.get("components") or payload.get("_files")):
             self.refused.append(payload)
             return _error(400, 50006)
         problems = limit_problems(payload)
@@ -492,7 +510,7 @@ class FakeDiscord(LoopbackServer):
             wait = self._rate_limits[channel_id].popleft()
             return _json({"message": "You are being rate limited.", "retry_after": wait, "global": False}, 429,
                          {"Via": "1.1 google", "Retry-After": str(max(1, round(wait))), "X-RateLimit-Scope": "user"})
-        payload = await request.json()
+        payload = await self._payload(request)
         refusal = self._refusal(payload)
         if refusal is not None:
             return refusal
@@ -532,7 +550,7 @@ class FakeDiscord(LoopbackServer):
         interaction = self._interactions.get(request.match_info["token"])
         if interaction is None or interaction.response_type is None or request.match_info["app"] != str(self.app_id):
             return _error(404, 10015)
-        payload = await request.json()
+        payload = await self._payload(request)
         refusal = self._refusal(payload)
         if refusal is not None:
             return refusal
@@ -558,7 +576,7 @@ class FakeDiscord(LoopbackServer):
             return web.Response(status=204)
         if request.method == "GET":
             return _json(original) if original else _error(404, 10008)
-        payload = await request.json()
+        payload = await self._payload(request)
         refusal = self._refusal(payload)
         if refusal is not None:
             return refusal

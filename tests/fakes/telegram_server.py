@@ -9,7 +9,7 @@ is `json.dumps`-ed; a call without arguments has an empty body, and only file up
 Forbidden, 401/404 to InvalidToken, 400 to BadRequest, 409 to Conflict and anything else to NetworkError.
 
 The fake answers getMe, deleteWebhook, getUpdates (long polling, capped at `max_poll_wait`),
-setMyCommands, getMyCommands, sendMessage, editMessageText, editMessageReplyMarkup,
+setMyCommands, getMyCommands, sendMessage, sendDocument (kept in `documents`), editMessageText, editMessageReplyMarkup,
 answerCallbackQuery, getChatMember, getChatAdministrators, getChat, sendChatAction and deleteMessage;
 anything else is recorded and answered 404. Messages in HTML parse mode are validated the way Telegram
 does (allowed tags, balanced tags, escaped `<` and `&`) and stored as the plain text plus entities.
@@ -325,6 +325,11 @@ def _decode_params(raw: Mapping[str, Any]) -> dict[str, Any]:
     return params
 
 
+def _uploaded(value: Any) -> dict[str, Any]:
+    """A multipart file part as the fake keeps it: its file name and bytes."""
+    return {"filename": getattr(value, "filename", ""), "data": value.file.read() if hasattr(value, "file") else b""}
+
+
 def _int_param(params: Mapping[str, Any], key: str, *, required: bool = True) -> int | None:
     """An integer parameter, with Telegram's errors when it is missing or malformed."""
     value = params.get(key)
@@ -390,6 +395,7 @@ class FakeTelegram(LoopbackServer):
         self.deleted: list[tuple[int | str, int]] = []
         self.chat_actions: list[tuple[int | str, str]] = []
         self.callback_answers: list[dict[str, Any]] = []
+        self.documents: list[dict[str, Any]] = []  # sendDocument calls: chat_id, filename, data, caption
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.limit_violations: list[LimitViolation] = []
         self.webhook_deleted = 0
@@ -692,7 +698,7 @@ class FakeTelegram(LoopbackServer):
                 raw.update(body)
             else:
                 form = await request.post()
-                raw.update({key: value if isinstance(value, str) else "<file>" for key, value in form.items()})
+                raw.update({key: value if isinstance(value, str) else _uploaded(value) for key, value in form.items()})
         return _decode_params(raw)
 
     def _handlers(self) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
@@ -707,6 +713,7 @@ class FakeTelegram(LoopbackServer):
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
@@ -895,6 +902,27 @@ class FakeTelegram(LoopbackServer):
                 message=message,
             )
         )
+        self._notify_sent()
+        return message
+
+    async def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
+        """sendDocument: a multipart upload of one file with an optional caption (at most 1024 characters)."""
+        chat_id = self._chat_id(params)
+        self._check_deliverable(chat_id)
+        document = params.get("document")
+        if not isinstance(document, dict) or not document.get("data"):
+            raise _ApiError(400, "Bad Request: there is no document in the request")
+        caption = str(params.get("caption", ""))
+        if utf16_len(caption) > 1024:
+            raise _ApiError(400, "Bad Request: message caption is too long")
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id(chat_id), "from": self._user(self.bot_id),
+            "chat": self._chat(chat_id), "date": int(time.time()), "caption": caption,
+            "document": {"file_id": f"doc{len(self.documents)}", "file_unique_id": f"u{len(self.documents)}",
+                         "file_name": document["filename"], "file_size": len(document["data"])},
+        }
+        self.documents.append({"chat_id": chat_id, "filename": document["filename"], "data": document["data"],
+                               "caption": caption})
         self._notify_sent()
         return message
 

@@ -1,0 +1,336 @@
+"""Benchmark 8, ranking: quality on the seed papers, cost at 100,000 chats, and messages on a 500-paper day.
+
+Quality: simulated chats with a hidden interest (INTERESTS below, each a pattern over title and abstract)
+rate 10 seed papers (5 that match the interest, 5 that do not) through the /like and /dislike commands;
+the remaining papers, ranked for the chat, are scored with precision@5 and nDCG@10 against the interest,
+next to announcement order and the best single keyword filter for that interest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from bench.common import Row, fmt_count, fmt_seconds, open_store, redis_server, timed
+from bench.synthetic import filters_by_chat, make_papers, subscribers
+from bot.arxiv_client import ArxivClient
+from bot.filters import CompiledMatcher, matching_papers, parse_filter
+from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
+from bot.ranking.arrange import arrange, more_line
+from bot.ranking.features import paper_vector
+from bot.ranking.index import build_index
+from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, update
+from bot.render.discord_embeds import digest_messages as discord_messages
+from bot.render.telegram_html import digest_messages as telegram_messages
+from bot.service import DigestService
+from bot.store import Store
+from bot.store.keys import profile_key, ranking_key, ratings_key
+from bot.store.ratings import preferences_from
+from bot.subscribers import ChatRef, Subscriber
+from handlers.commands import Commands, Incoming
+from tests.seed_reader import SEEDS, seed_to_json
+
+NAME = "8 ranking"
+CHATS_PER_INTEREST = 8
+RATED_EACH_WAY = 5  # each simulated chat likes 5 papers of its interest and dislikes 5 others
+TARGET_RATIO = 2.0
+TARGET_SECONDS = 10.0
+TARGET_BYTES = 2048
+RATINGS_PER_CHAT = 50
+DISTINCT_PROFILES = 500
+MEMORY_CHATS = 500
+_SEED_SUFFIX = re.compile(r"\. \(arXiv:[^)]*\)$")
+
+
+@dataclass(frozen=True)
+class Interest:
+    """A hidden interest: what makes a paper relevant, the keywords a user might filter by, and its words."""
+
+    name: str
+    pattern: str
+    keywords: tuple[str, ...]
+    text: str
+
+    def relevant(self, paper: Paper) -> bool:
+        """True when the paper's title or abstract shows the interest."""
+        return re.search(self.pattern, f"{paper.title} {paper.abstract}", re.IGNORECASE) is not None
+
+
+INTERESTS = (
+    Interest(
+        "diffusion & generative models",
+        r"diffusion|generative",
+        ("diffusion", "generative", "denoising"),
+        "diffusion models and generative modelling",
+    ),
+    Interest(
+        "large language models",
+        r"\bLLMs?\b|language model",
+        ("LLM", '"language model"', "GPT"),
+        "large language models",
+    ),
+    Interest(
+        "reinforcement learning",
+        r"reinforcement|\bRL\b|reward",
+        ("reinforcement", "reward", "policy"),
+        "reinforcement learning agents and rewards",
+    ),
+    Interest(
+        "medical imaging",
+        r"medical|patient|clinical|tumou?r|cardiac|patholog|segmentation",
+        ("medical", "segmentation", "patient"),
+        "medical image segmentation",
+    ),
+    Interest(
+        "uncertainty & robustness",
+        r"uncertaint|calibrat|robust",
+        ("uncertainty", "robust", "calibration"),
+        "uncertainty estimation and calibration",
+    ),
+    Interest(
+        "sparsity & compression",
+        r"sparsit|prun|quantiz|distill|kv cache|compress",
+        ("sparsity", "pruning", "distillation"),
+        "sparse pruned and distilled networks",
+    ),
+)
+
+
+def seed_papers() -> list[Paper]:
+    """Every paper of the seed digests, in the seeds' order (their announcement order)."""
+    papers = []
+    for seed in SEEDS:
+        for p in seed_to_json(seed.read_text(encoding="utf-8"))["papers"]:
+            title = _SEED_SUFFIX.sub("", p["title"])
+            papers.append(Paper(p["id"], title, p["abstract"], p["url"], categories=("cs.LG",)))
+    return papers
+
+
+def precision_at(ranked: Sequence[Paper], interest: Interest, k: int) -> float:
+    """The share of relevant papers among the first k."""
+    return sum(interest.relevant(p) for p in ranked[:k]) / k
+
+
+def ndcg_at(ranked: Sequence[Paper], interest: Interest, k: int) -> float:
+    """Normalised discounted cumulative gain of the first k (relevance 1 or 0)."""
+    gains = [1.0 if interest.relevant(p) else 0.0 for p in ranked]
+    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains[:k]))
+    ideal = sum(g / math.log2(i + 2) for i, g in enumerate(sorted(gains, reverse=True)[:k]))
+    return dcg / ideal if ideal else 0.0
+
+
+def keyword_order(papers: Sequence[Paper], keyword: str) -> list[Paper]:
+    """What a single keyword filter gives: its matches first, then the rest, each in announcement order."""
+    matched = matching_papers([parse_filter(f"cs.LG {keyword}")], papers)
+    ids = {p.arxiv_id for p in matched}
+    return matched + [p for p in papers if p.arxiv_id not in ids]
+
+
+async def _quality(store: Store) -> list[Row]:
+    """Rate through the commands, rank the rest, and score rankings against the hidden interests."""
+    papers = seed_papers()
+    await store.put_papers(papers)  # as a listing would: /like then finds them without asking arXiv
+    listing = Listing(tuple(papers), categories=("cs.LG",))
+    rows: list[Row] = []
+    totals = {"announcement order": 0.0, "ranked (ratings)": 0.0}
+    async with httpx.AsyncClient(trust_env=False) as http:
+        service = DigestService(ArxivClient(http, api_url="http://127.0.0.1:9/none"), store, translator=None)
+        commands = Commands(service, store)
+        for number, interest in enumerate(INTERESTS):
+            scores: dict[str, list[tuple[float, float]]] = {}
+            for chat_number in range(CHATS_PER_INTEREST):
+                rng = random.Random(number * 100 + chat_number)
+                chat = ChatRef("bench", f"{number}-{chat_number}")
+                good = [p for p in papers if interest.relevant(p)]
+                bad = [p for p in papers if not interest.relevant(p)]
+                liked, disliked = rng.sample(good, RATED_EACH_WAY), rng.sample(bad, RATED_EACH_WAY)
+                for command, rated in (("/like", liked), ("/dislike", disliked)):
+                    for paper in rated:
+                        await commands.handle(Incoming(chat, "bench", f"{command} {paper.arxiv_id}"))
+                rated_ids = {p.arxiv_id for p in liked + disliked}
+                rest = [p for p in papers if p.arxiv_id not in rated_ids]
+                orders = {
+                    "announcement order": rest,
+                    "ranked (ratings)": list(
+                        (await service.ranking.arrange(chat, listing, rest, show_all=True)).papers
+                    ),
+                }
+                await commands.handle(Incoming(chat, "bench", f"/interest {interest.text}"))
+                orders["ranked (ratings + interest)"] = list(
+                    (await service.ranking.arrange(chat, listing, rest, show_all=True)).papers
+                )
+                for keyword in interest.keywords:
+                    orders[f"keyword {keyword}"] = keyword_order(rest, keyword)
+                for name, ranked in orders.items():
+                    scores.setdefault(name, []).append(
+                        (precision_at(ranked, interest, 5), ndcg_at(ranked, interest, 10))
+                    )
+            means = {name: (sum(p for p, _ in s) / len(s), sum(n for _, n in s) / len(s)) for name, s in scores.items()}
+            best_keyword = max((n for n in means if n.startswith("keyword")), key=lambda n: means[n])
+            for name in ("announcement order", best_keyword, "ranked (ratings)", "ranked (ratings + interest)"):
+                p5, n10 = means[name]
+                label = f"best single {name}" if name == best_keyword else name
+                rows.append(
+                    Row(
+                        NAME,
+                        interest.name,
+                        label,
+                        f"P@5 {p5:.2f} · nDCG@10 {n10:.2f}",
+                        note=f"{CHATS_PER_INTEREST} chats, {len([p for p in papers if interest.relevant(p)])}"
+                        f" of {len(papers)} papers relevant",
+                    )
+                )
+            totals["announcement order"] += means["announcement order"][0] / len(INTERESTS)
+            totals["ranked (ratings)"] += means["ranked (ratings)"][0] / len(INTERESTS)
+    base_p5, ranked_p5 = totals["announcement order"], totals["ranked (ratings)"]
+    rows.append(
+        Row(
+            NAME,
+            "mean over interests",
+            "P@5 ranked (ratings) / announcement order",
+            f"{ranked_p5:.2f} / {base_p5:.2f} = {ranked_p5 / base_p5:.1f}×",
+            target=f">= {TARGET_RATIO:g}×",
+            ok=ranked_p5 >= TARGET_RATIO * base_p5,
+        )
+    )
+    return rows
+
+
+def _profiles(papers: Sequence[Paper], count: int) -> list[tuple[dict[str, str], str]]:
+    """`count` distinct chats' ranking hashes and packed profiles, each from RATINGS_PER_CHAT ratings (60 % likes)."""
+    rng = random.Random(7)
+    vectors = [paper_vector(p) for p in papers[:400]]
+    hashes = []
+    for _ in range(count):
+        profile: Profile = EMPTY
+        for vector in rng.sample(vectors, RATINGS_PER_CHAT):
+            profile = update(profile, vector, 0, LIKE if rng.random() < 0.6 else DISLIKE)
+        hashes.append(({"likes": "30", "dislikes": "20"}, profile.pack()))
+    return hashes
+
+
+def _scale(quick: bool) -> list[Row]:
+    """The CPU ranking adds to a day: one index of the day's papers, then every chat's matches ranked and cut."""
+    chats = 10_000 if quick else 100_000
+    papers = make_papers(2_000)
+    subs: list[Subscriber] = subscribers(chats)
+    matches = CompiledMatcher(filters_by_chat(subs)).match(papers)
+    hashes = _profiles(papers, DISTINCT_PROFILES)
+    with timed() as build:
+        index = build_index(papers)
+    with timed() as ranking:
+        shown = 0
+        for n, sub in enumerate(subs):
+            prefs = preferences_from(*hashes[n % len(hashes)])
+            shown += len(arrange(matches.get(sub.chat.key, []), index, prefs).papers)
+    total = build.cpu + ranking.cpu
+    matched = sum(len(v) for v in matches.values()) / max(1, chats)
+    extrapolated = total if chats == 100_000 else build.cpu + ranking.cpu * 100_000 / chats
+    return [
+        Row(NAME, "2,000 papers", "day index (CPU)", fmt_seconds(build.cpu)),
+        Row(
+            NAME,
+            f"{fmt_count(chats)} chats × {RATINGS_PER_CHAT} ratings",
+            "rank + limit every chat (CPU)",
+            fmt_seconds(ranking.cpu),
+            note=f"{matched:.0f} matched papers/chat; {shown / chats:.1f} shown/chat;"
+            f" {ranking.cpu / chats * 1e6:.0f} µs a chat",
+        ),
+        Row(
+            NAME,
+            f"100k chats × {RATINGS_PER_CHAT} ratings × 2,000 papers",
+            "time ranking adds (one core)",
+            fmt_seconds(extrapolated),
+            target=f"<= {TARGET_SECONDS:g} s",
+            ok=extrapolated <= TARGET_SECONDS,
+            note="measured" if chats == 100_000 else f"extrapolated from {fmt_count(chats)} chats",
+        ),
+    ]
+
+
+async def _memory(store: Store) -> list[Row]:
+    """Bytes per chat of ratings plus profile, written through the real rating path."""
+    papers = make_papers(400)
+    vectors = {p.arxiv_id: paper_vector(p) for p in papers}
+    rng = random.Random(3)
+    service = DigestService(None, store, translator=None)  # type: ignore[arg-type]  # only the ranking is used
+
+    async def rate_all(chat: ChatRef) -> None:
+        for paper in rng.sample(papers, RATINGS_PER_CHAT):
+            rating = LIKE if rng.random() < 0.6 else DISLIKE
+            await service.ranking.ratings.rate(chat, paper.arxiv_id, vectors[paper.arxiv_id], rating, service.clock())
+
+    chats = [ChatRef("telegram", str(500_000_000 + n)) for n in range(MEMORY_CHATS)]
+    for start in range(0, len(chats), 100):
+        await asyncio.gather(*(rate_all(c) for c in chats[start : start + 100]))
+    used = 0
+    for chat in chats:
+        for key in (ratings_key(chat), ranking_key(chat), profile_key(chat)):
+            used += int(await store.redis.memory_usage(key) or 0)
+    per_chat = used / len(chats)
+    return [
+        Row(
+            NAME,
+            f"{RATINGS_PER_CHAT} ratings + profile",
+            "Redis bytes per chat (MEMORY USAGE)",
+            f"{per_chat:,.0f} B",
+            target=f"<= {TARGET_BYTES:,} B",
+            ok=per_chat <= TARGET_BYTES,
+            note=f"mean of {MEMORY_CHATS} chats; an interest adds its text (<= 500 characters)",
+        )
+    ]
+
+
+def _delivery() -> list[Row]:
+    """Messages a chat gets on a 500-paper cs.LG day with /limit 10, on Telegram and Discord."""
+    papers = make_papers(500)
+    index = build_index(papers)
+    fields, profile = _profiles(papers, 1)[0]
+    prefs = preferences_from({**fields, "limit": "10"}, profile)
+    arranged = arrange(papers, index, prefs)
+    translation = Translation(
+        "中文标题" * 8, "一句话中文摘要，" * 12, "中文摘要。" * 80, "One-line English summary. " * 4
+    )
+    items = tuple(DigestItem(p, translation, TranslationStatus.OK) for p in arranged.papers)
+    digest = Digest(items, lead=arranged.why, footer=more_line(arranged.more))
+    header = "arXiv 2026-12-01 · 10 篇新论文 · 10 new papers"
+    rows = []
+    for platform, count in (
+        ("Telegram", len(telegram_messages(digest, "both", header))),
+        ("Discord", len(discord_messages(digest, "both", header))),
+    ):
+        rows.append(
+            Row(
+                NAME,
+                "500-paper day, /limit 10",
+                f"{platform} messages per chat",
+                str(count),
+                target="1 or 2",
+                ok=1 <= count <= 2,
+            )
+        )
+    return rows
+
+
+async def _with_redis() -> list[Row]:
+    """The parts that need a real Redis."""
+    with redis_server() as server:
+        async with open_store(server) as store:
+            rows = await _quality(store)
+            await store.redis.flushall()
+            rows += await _memory(store)
+    return rows
+
+
+def run(quick: bool) -> list[Row]:
+    """Quality, scale, memory and delivery rows."""
+    rows = asyncio.run(_with_redis())
+    rows += _scale(quick)
+    rows += _delivery()
+    return rows

@@ -1,0 +1,103 @@
+"""Order and limit the papers a chat's filters matched, by its preferences: one pure function for every digest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from itertools import repeat
+from operator import attrgetter
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.models import Digest, Paper
+from bot.ranking.explain import reasons, why_line
+from bot.ranking.index import DayIndex
+from bot.ranking.model import EMPTY, Profile, with_interest
+
+DEFAULT_LIMIT = 20
+TIE_BREAK = 1e-9
+_ARXIV_ID = attrgetter("arxiv_id")
+MAX_LIMIT = 1000
+MAX_INTEREST = 500
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a chat chose and taught: ranking on or off, its daily limit (None: all), interest, learned profile."""
+
+    rank: bool = True
+    limit: int | None = DEFAULT_LIMIT
+    interest: str = ""
+    profile: Profile = field(default=EMPTY)
+    likes: int = 0
+    dislikes: int = 0
+
+    @property
+    def ranks(self) -> bool:
+        """True when ranking is on and there is something to rank by (a rating or an interest)."""
+        return self.rank and bool(self.likes or self.dislikes or self.interest)
+
+
+@dataclass(frozen=True)
+class Arranged:
+    """The papers to show, best first when ranked, and what the digest says about the rest."""
+
+    papers: tuple[Paper, ...]
+    matched: int
+    why: str = ""
+
+    @property
+    def more(self) -> int:
+        """How many matched papers the limit left out."""
+        return self.matched - len(self.papers)
+
+
+def rank(
+    papers: Sequence[Paper], index: DayIndex, prefs: Preferences, limit: int | None = None
+) -> tuple[list[Paper], str]:
+    """The `limit` best papers, best first (ties keep announcement order), and the line explaining the first."""
+    weights = with_interest(prefs.profile, prefs.interest)
+    scores = index.scores(weights)
+    ordered = _sorted(papers, index, scores, limit)
+    top = index.rows.get(ordered[0].arxiv_id) if ordered else None
+    if top is None or scores[top] <= 0:
+        return ordered, ""
+    return ordered, why_line(ordered[0], reasons(ordered[0], weights, index.idf))
+
+
+def _sorted(
+    papers: Sequence[Paper], index: DayIndex, scores: npt.NDArray[np.float64], limit: int | None
+) -> list[Paper]:
+    """The `limit` best of the matched papers (all when None), by their scores, best first."""
+    rows = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), dtype=np.int64, count=len(papers))
+    # Ties keep announcement order: each later paper loses a sliver far below any real score difference.
+    keys = np.append(scores, 0.0)[rows] - np.arange(len(papers)) * TIE_BREAK
+    count = len(papers) if limit is None else min(limit, len(papers))
+    top = np.argpartition(-keys, count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
+    return [papers[i] for i in top[np.argsort(-keys[top])]]
+
+
+def arrange(papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences, *, show_all: bool = False) -> Arranged:
+    """Rank the matched papers when the chat ranks (and `index` is given), then keep the chat's limit."""
+    limit = None if show_all else prefs.limit
+    if prefs.ranks and index is not None:
+        shown, why = rank(papers, index, prefs, limit)
+    else:
+        shown, why = list(papers[:limit]), ""
+    return Arranged(tuple(shown), len(papers), why)
+
+
+def arranged_digest(digest: Digest, arranged: Arranged) -> Digest:
+    """The digest's items in the arranged order and number, with the why-line and the how-many-more line."""
+    by_id = {item.paper.arxiv_id: item for item in digest.items}
+    items = tuple(by_id[p.arxiv_id] for p in arranged.papers)
+    return replace(digest, items=items, lead=arranged.why, footer=more_line(arranged.more) if arranged.more else "")
+
+
+def more_line(more: int) -> str:
+    """The line after a limited digest: how many more matched and how to get them."""
+    return (
+        f"还有 {more} 篇匹配的论文：/digest all 查看全部，/digest file 获取完整文件。 · "
+        f"{more} more matched: /digest all shows them all, /digest file sends the whole day as a file."
+    )

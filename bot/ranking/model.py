@@ -1,0 +1,95 @@
+"""A chat's taste as a small profile of weighted hashed terms, learned one rating at a time (Rocchio's method).
+
+A like adds the paper's unit term vector, a dislike subtracts half of it, rating again first takes the earlier
+rating back. Only the PROFILE_TERMS heaviest terms are kept, packed into 6 bytes each, so the whole model of
+a chat fits in a few hundred bytes of Redis. The day's papers supply the rest at scoring time: each term is
+weighted by its rarity that day (see `index.py`), so terms every paper shares count for little.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.ranking.features import text_vector
+
+LIKE = 1
+DISLIKE = -1
+DISLIKE_WEIGHT = 0.5  # a dislike says less about what a chat wants than a like does
+INTEREST_WEIGHT = 2.0  # the interest text counts as two liked papers
+PROFILE_TERMS = 64
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The learned weights of a chat's heaviest terms."""
+
+    weights: Mapping[int, float]
+
+    def pack(self) -> str:
+        """The profile as compact ASCII text (base64 of 6 bytes a term) for a Redis value."""
+        items = sorted(self.weights.items())
+        ids = np.array([t for t, _ in items], dtype="<u4")
+        weights = np.array([w for _, w in items], dtype="<f2")  # half precision: the order of scores survives
+        return base64.b64encode(ids.tobytes() + weights.tobytes()).decode()
+
+    @classmethod
+    def unpack(cls, text: str) -> Profile:
+        """Read a packed profile back; anything unreadable is an empty profile."""
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except ValueError:
+            return cls({})
+        count = len(raw) // 6
+        ids = np.frombuffer(raw, dtype="<u4", count=count)
+        weights = np.frombuffer(raw, dtype="<f2", count=count, offset=4 * count)
+        return cls(dict(zip(ids.tolist(), weights.tolist(), strict=True)))
+
+
+EMPTY = Profile({})
+
+
+def contribution(rating: int) -> float:
+    """How much one rating moves the profile toward (+) or away from (-) a paper."""
+    if rating == LIKE:
+        return 1.0
+    if rating == DISLIKE:
+        return -DISLIKE_WEIGHT
+    return 0.0
+
+
+def update(profile: Profile, vector: Mapping[int, float], old: int, new: int) -> Profile:
+    """The profile after a paper's rating changed from `old` to `new` (0 for none), trimmed to its heaviest terms."""
+    step = contribution(new) - contribution(old)
+    weights = dict(profile.weights)
+    for term, x in vector.items():
+        weights[term] = weights.get(term, 0.0) + step * x
+    return trimmed(weights)
+
+
+def learn(liked: Sequence[Mapping[int, float]], disliked: Sequence[Mapping[int, float]]) -> Profile:
+    """A profile learned from scratch from liked and disliked papers' vectors (the CLI's --like and --dislike)."""
+    profile = EMPTY
+    for rating, vectors in ((LIKE, liked), (DISLIKE, disliked)):
+        for vector in vectors:
+            profile = update(profile, vector, 0, rating)
+    return profile
+
+
+def trimmed(weights: Mapping[int, float], size: int = PROFILE_TERMS) -> Profile:
+    """The `size` terms of largest weight (by magnitude), zero weights dropped."""
+    heaviest = sorted(((t, w) for t, w in weights.items() if abs(w) > 1e-4), key=lambda tw: -abs(tw[1]))
+    return Profile(dict(heaviest[:size]))
+
+
+def with_interest(profile: Profile, interest: str) -> Mapping[int, float]:
+    """The weights to score with: the learned profile plus the interest text as an extra liked paper."""
+    if not interest:
+        return profile.weights
+    weights = dict(profile.weights)
+    for term, x in text_vector(interest).items():
+        weights[term] = weights.get(term, 0.0) + INTEREST_WEIGHT * x
+    return weights

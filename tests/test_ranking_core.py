@@ -1,0 +1,73 @@
+"""The ranking core as pure functions: hashed terms, the learned profile, ordering, limits and the why-line."""
+
+from __future__ import annotations
+
+from bot.models import Paper
+from bot.ranking.arrange import Preferences, arrange
+from bot.ranking.features import paper_vector, term_id, words
+from bot.ranking.index import build_index
+from bot.ranking.model import DISLIKE, EMPTY, LIKE, PROFILE_TERMS, Profile, trimmed, update
+
+
+def _paper(n: int, title: str, abstract: str = "") -> Paper:
+    """A paper numbered n."""
+    return Paper(f"2403.{10000 + n}", title, abstract or title, f"https://arxiv.org/abs/2403.{10000 + n}")
+
+
+PAPERS = [
+    _paper(1, "Graph neural networks for molecules", "Message passing over molecular graphs predicts properties."),
+    _paper(2, "Diffusion models for image editing", "Denoising diffusion edits images guided by text prompts."),
+    _paper(3, "Kernel two-sample tests", "Maximum mean discrepancy tests for functional data."),
+    _paper(4, "Faster diffusion sampling", "Fewer denoising steps for diffusion samplers of images."),
+    _paper(5, "Molecular graph generation", "Generating molecular graphs with message passing."),
+]
+
+
+def test_term_ids_are_stable_across_processes() -> None:
+    """A term's bucket is a fixed hash, the same in every process and release (stored profiles depend on it)."""
+    assert term_id("diffusion") == (__import__("zlib").crc32(b"diffusion") & ((1 << 22) - 1))
+    assert words("We propose Diffusion Models, and models.") == ["diffusion"]
+
+
+def test_profile_packs_small_and_reads_back() -> None:
+    """A full profile packs into at most 6 bytes a term of base64 and reads back with the same order of weights."""
+    profile = Profile({t: (t % 7 - 3) / 3 for t in range(1, PROFILE_TERMS + 1)})
+    packed = profile.pack()
+    assert len(packed) <= PROFILE_TERMS * 6 * 4 // 3 + 4
+    back = Profile.unpack(packed)
+    assert set(back.weights) == set(profile.weights)
+    assert all(abs(back.weights[t] - w) < 1e-2 for t, w in profile.weights.items())
+    assert Profile.unpack("not base64!").weights == {}
+
+
+def test_rating_again_takes_the_earlier_rating_back() -> None:
+    """Liking then disliking a paper leaves the same profile as disliking it directly."""
+    vector = paper_vector(PAPERS[1])
+    liked_then_disliked = update(update(EMPTY, vector, 0, LIKE), vector, LIKE, DISLIKE)
+    disliked = update(EMPTY, vector, 0, DISLIKE)
+    assert liked_then_disliked.weights.keys() == disliked.weights.keys()
+    assert all(abs(liked_then_disliked.weights[t] - w) < 1e-9 for t, w in disliked.weights.items())
+    assert len(trimmed({t: float(t) for t in range(1, 500)}).weights) == PROFILE_TERMS
+
+
+def test_a_like_ranks_papers_sharing_its_words_first_and_ties_keep_order() -> None:
+    """Liking a diffusion paper ranks the other diffusion paper first; unrelated papers keep announcement order."""
+    index = build_index(PAPERS)
+    profile = update(EMPTY, paper_vector(PAPERS[1]), 0, LIKE)
+    rest = [p for p in PAPERS if p is not PAPERS[1]]
+    arranged = arrange(rest, index, Preferences(profile=profile, likes=1))
+    assert [p.arxiv_id for p in arranged.papers] == ["2403.10004", "2403.10001", "2403.10003", "2403.10005"]
+    assert "2403.10004 is first" in arranged.why and "diffusion" in arranged.why
+
+
+def test_limit_cuts_and_counts_the_rest_whether_ranked_or_not() -> None:
+    """The limit keeps the first N (ranked or in announcement order) and counts the others; show_all keeps all."""
+    index = build_index(PAPERS)
+    plain = arrange(PAPERS, index, Preferences(limit=2))
+    assert [p.arxiv_id for p in plain.papers] == ["2403.10001", "2403.10002"] and plain.more == 3
+    assert plain.why == ""
+    interested = arrange(PAPERS, index, Preferences(limit=2, interest="molecular graphs"))
+    assert {p.arxiv_id for p in interested.papers} == {"2403.10001", "2403.10005"}
+    assert arrange(PAPERS, index, Preferences(limit=2), show_all=True).more == 0
+    off = arrange(PAPERS, index, Preferences(rank=False, limit=None, interest="molecular graphs"))
+    assert list(off.papers) == PAPERS
