@@ -12,6 +12,7 @@ from bot.filters import parse_filter
 from bot.models import Listing, Paper
 from bot.store import Store
 from bot.store.delivery import DeliveryState
+from bot.store.ratings import RatingStore
 from bot.store.keys import DUE_KEY, QUEUE_KEY, SUBSCRIBERS_KEY, UNSCHEDULED_KEY, WAITING_KEY
 from bot.subscribers import ChatRef, Lang, Subscriber
 from tests.cli_runner import ARXIV_DIGEST, base_env
@@ -34,11 +35,13 @@ def listing_of(count: int, day: date = DAY) -> Listing:
 
 
 async def queue_day(store: Store, chats: list[ChatRef], listing: Listing) -> DeliveryState:
-    """Subscribe the chats (English, 09:00 Shanghai), make the listing's day ready, queue one delivery per chat."""
+    """Subscribe the chats (English, 09:00 Shanghai, `/limit all`), make the day ready, queue one delivery each."""
     state = DeliveryState(store.redis)
     await state.ensure_group()
+    ratings = RatingStore(store.redis)
     for chat in chats:
         await store.save_subscriber(Subscriber(chat, (TOPIC,), time(9), "Asia/Shanghai", Lang.EN))
+        await ratings.set_field(chat, "limit", "all")  # every matching paper: digests of several messages
     assert listing.day is not None
     await state.save_day(listing.day, listing)
     for chat in chats:
