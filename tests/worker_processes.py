@@ -12,8 +12,8 @@ from bot.filters import parse_filter
 from bot.models import Listing, Paper
 from bot.store import Store
 from bot.store.delivery import DeliveryState
-from bot.store.ratings import RatingStore
 from bot.store.keys import DUE_KEY, QUEUE_KEY, SUBSCRIBERS_KEY, UNSCHEDULED_KEY, WAITING_KEY
+from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef, Lang, Subscriber
 from tests.cli_runner import ARXIV_DIGEST, base_env
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram
