@@ -49,6 +49,13 @@ if holder == false or holder == ARGV[1] then
 end
 return 0
 """
+# Give the scheduler lock up only if we still hold it: the compare and the delete are one atomic step.
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class DeliveryState:
         self._redis = client
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
         self._hold_lock = client.register_script(_HOLD_LOCK)
+        self._release_lock = client.register_script(_RELEASE_LOCK)
 
     # ---- announcement days
 
@@ -268,7 +276,11 @@ class DeliveryState:
         """Take or extend the scheduler lock; True if `owner` holds it now."""
         return bool(await self._hold_lock(keys=[SCHEDULER_LOCK_KEY], args=[owner, ttl_ms]))
 
-    async def release_scheduler_lock(self, owner: str) -> None:
-        """Give the lock up at shutdown so another process can take over at once."""
-        if await self._redis.get(SCHEDULER_LOCK_KEY) == owner:
-            await self._redis.delete(SCHEDULER_LOCK_KEY)
+    async def release_scheduler_lock(self, owner: str) -> bool:
+        """Give the lock up (at shutdown) so another process can take over at once; True if `owner` held it."""
+        return bool(await self._release_lock(keys=[SCHEDULER_LOCK_KEY], args=[owner]))
+
+    async def scheduler_lock_holder(self) -> str | None:
+        """The process that holds the scheduler lock now, if any."""
+        holder = await self._redis.get(SCHEDULER_LOCK_KEY)
+        return None if holder is None else str(holder)
