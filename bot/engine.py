@@ -1,9 +1,18 @@
-"""The daily work as functions of `now`: fetch each announcement once, queue each chat's digest at its own time."""
+"""The daily work as functions of `now`: fetch each announcement once, queue each chat's digest at its own time.
+
+APScheduler runs fetch_tick and enqueue_tick concurrently (and a new scheduler may take over while an old
+one still fetches), so no decision here relies on the other tick not running: a chat that starts waiting
+for the day just as the fetch finishes is released by the next enqueue tick. Matching every subscriber
+against a day's papers takes seconds of CPU at 100k subscribers, so it runs in a thread, off the event
+loop that answers users.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -21,16 +30,30 @@ FETCH_MARGIN = timedelta(minutes=30)  # arXiv's feed takes a while to show a new
 RETRY_EVERY = timedelta(minutes=10)
 MAX_RETRY_WAIT = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(hours=8)  # a day still missing from the feed by then was not announced
+CHAT_PLATFORMS = frozenset({"telegram", "discord"})  # never the terminal `chat` console
+
+
+def papers_wanted(papers: Sequence[Paper], subscribers: Sequence[Subscriber]) -> list[Paper]:
+    """Every paper some subscriber's filters match, once each (pure and CPU-heavy: call it in a thread)."""
+    matcher = CompiledMatcher({sub.chat.key: sub.filters for sub in subscribers})
+    wanted: dict[str, Paper] = {}
+    for matched in matcher.match(papers).values():
+        wanted.update((p.versioned_id, p) for p in matched)
+    return list(wanted.values())
 
 
 @dataclass
 class DailyEngine:
-    """Decides, from the clock and Redis, what to fetch and whom to queue; safe to run in several processes."""
+    """Decides, from the clock and Redis, what to fetch and whom to queue; safe to run in several processes.
+
+    Only chats of `platforms` (the chat platforms this deployment runs) are fetched for and queued.
+    """
 
     service: DigestService
     store: Store
     state: DeliveryState
     calendar: ArxivCalendar
+    platforms: frozenset[str] = CHAT_PLATFORMS
 
     async def fetch_tick(self, now: datetime) -> date | None:
         """Fetch and translate the newest announcement if it is due and not done yet; returns the day made ready."""
@@ -41,8 +64,8 @@ class DailyEngine:
         announced = self.calendar.announcement_time(day)
         if status.final or now.timestamp() < status.next_try or now < announced + FETCH_MARGIN:
             return None
-        subscribers = await self.store.all_subscribers()
-        feeds = self._feeds(subscribers)
+        subscribers = [s for s in await self.store.all_subscribers() if s.chat.platform in self.platforms]
+        feeds = await asyncio.to_thread(self._feeds, subscribers)
         if not feeds:
             return None  # nobody has a topic yet: nothing to fetch
         started = time.monotonic()
@@ -80,11 +103,8 @@ class DailyEngine:
 
     async def _translate_matches(self, listing: Listing, subscribers: list[Subscriber]) -> None:
         """Translate every paper that at least one subscriber will receive, once each."""
-        matcher = CompiledMatcher({sub.chat.key: sub.filters for sub in subscribers})
-        wanted: dict[str, Paper] = {}
-        for papers in matcher.match(listing.papers).values():
-            wanted.update((p.versioned_id, p) for p in papers)
-        results = await self.service.translate(list(wanted.values()))
+        wanted = await asyncio.to_thread(papers_wanted, listing.papers, subscribers)
+        results = await self.service.translate(wanted)
         failed = sum(1 for r in (results or {}).values() if isinstance(r, Exception))
         log.info("day=%s translated %d papers (%d failed)", listing.day, len(wanted), failed)
 
@@ -94,12 +114,14 @@ class DailyEngine:
             sub = await self.store.get_subscriber(chat)
             if sub is not None:
                 await self.state.set_due(chat, self._next_due(sub, now))
-        queued = 0
+        queued = await self._release_waiting(now)
         for chat in await self.state.due_chats(now.timestamp()):
             sub = await self.store.get_subscriber(chat)
-            if sub is None:
+            if sub is None:  # unsubscribed, or its record is unreadable: do not let it block the chats behind
+                await self.state.unschedule(chat)
                 continue
-            queued += await self._offer(chat, now)
+            if chat.platform in self.platforms:
+                queued += await self._offer(chat, now)
             await self.state.set_due(chat, self._next_due(sub, now))
         return queued
 
@@ -108,22 +130,31 @@ class DailyEngine:
         """When this subscriber is next due, as epoch seconds."""
         return next_local_time(now, sub.delivery_time, sub.timezone).timestamp()
 
+    async def _expected_day_final(self, now: datetime) -> bool:
+        """True unless the newest announcement at `now` is still being fetched (or retried)."""
+        expected = self.calendar.latest_listing_day(now)
+        return expected is None or (await self.state.day_status(expected)).final
+
     async def _offer(self, chat: ChatRef, now: datetime) -> int:
         """Queue the newest day this chat has not received; wait instead if the expected day is still late."""
-        expected = self.calendar.latest_listing_day(now)
-        newest = await self.state.newest_day()
-        late = expected is not None and (newest is None or expected.isoformat() > newest)
-        if late and expected is not None and not (await self.state.day_status(expected)).final:
+        if not await self._expected_day_final(now):
             await self.state.add_waiting(chat)
             return 0
+        newest = await self.state.newest_day()  # read after the status: a final day is already among them
         last = await self.state.last_day(chat)
         if newest is None or (last is not None and last >= newest):
             return 0
         skipped = await self.state.ready_days_between(last, newest)
         return int(await self.state.enqueue(chat, newest, skipped))
 
-    async def _release_waiting(self, now: datetime) -> None:
-        """Queue the chats that were due while the day was late, now that it is ready (or known not to come)."""
-        for chat in await self.state.take_waiting():
-            if await self.store.get_subscriber(chat) is not None:
-                await self._offer(chat, now)
+    async def _release_waiting(self, now: datetime) -> int:
+        """Queue the chats that were due while the day was late, once it is ready (or known not to come)."""
+        waiting = await self.state.waiting_chats()
+        if not waiting or not await self._expected_day_final(now):
+            return 0
+        queued = 0
+        for chat in waiting:
+            if chat.platform in self.platforms and await self.store.get_subscriber(chat) is not None:
+                queued += await self._offer(chat, now)
+            await self.state.stop_waiting(chat)
+        return queued

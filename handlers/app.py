@@ -106,7 +106,8 @@ async def run_bot(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     async with AsyncExitStack() as stack:
         senders = await start_senders(runtime, stack, commands, polling=True)
         commands.broadcaster = broadcaster(runtime.store, senders)
-        scheduler = Scheduler(DailyEngine(runtime.service, runtime.store, state, calendar), state)
+        engine = DailyEngine(runtime.service, runtime.store, state, calendar, platforms=frozenset(senders))
+        scheduler = Scheduler(engine, state)
         scheduler.start()
         stack.push_async_callback(scheduler.stop)
         await start_health(runtime, stack, scheduler, senders)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from typing import Any
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -14,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.errors import StoreUnavailable
+from bot.errors import DigestError, StoreUnavailable
 from bot.models import Listing, Paper, Translation
 from bot.store.codec import (
     listing_from_json,
@@ -24,6 +26,7 @@ from bot.store.codec import (
     subscriber_from_fields,
 )
 from bot.store.keys import (
+    BROKEN_SUBSCRIBERS_KEY,
     DUE_KEY,
     LISTING_TTL_SECONDS,
     PAPER_TTL_SECONDS,
@@ -38,6 +41,8 @@ from bot.store.keys import (
 )
 from bot.subscribers import ChatRef, Subscriber
 
+log = logging.getLogger(__name__)
+UNREADABLE = (DigestError, ValueError, TypeError, AttributeError)  # what a damaged subscriber hash raises
 PING_TIMEOUT_SECONDS = 2.0
 MAX_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 30.0
@@ -127,7 +132,7 @@ class Store:
     async def get_subscriber(self, chat: ChatRef) -> Subscriber | None:
         """A chat's subscription, or None when it has none."""
         fields = await self._redis.hgetall(subscriber_key(chat))
-        return subscriber_from_fields(chat, fields) if fields else None
+        return await self._readable(chat, fields) if fields else None
 
     async def save_subscriber(self, sub: Subscriber) -> None:
         """Store a chat's whole subscription and list the chat among the subscribers."""
@@ -194,8 +199,37 @@ class Store:
                 for chat in part:
                     pipe.hgetall(subscriber_key(chat))
                 rows = await pipe.execute()
-            subscribers += [subscriber_from_fields(chat, row) for chat, row in zip(part, rows, strict=True) if row]
+            for chat, row in zip(part, rows, strict=True):
+                if row and (sub := await self._readable(chat, row)) is not None:
+                    subscribers.append(sub)
         return subscribers
+
+    async def _readable(self, chat: ChatRef, fields: Mapping[Any, Any]) -> Subscriber | None:
+        """The subscription these fields hold, or None when they are unreadable (noted once for the operator)."""
+        try:
+            return subscriber_from_fields(chat, fields)
+        except UNREADABLE as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:300]
+            if await self._redis.hsetnx(BROKEN_SUBSCRIBERS_KEY, chat.key, reason):
+                log.error("%s: stored subscription is unreadable (%s); skipped until repaired or removed"
+                          " (listed by `arxiv-digest dead-letters`)", chat.key, reason)
+            return None
+
+    async def broken_subscribers(self) -> dict[str, str]:
+        """Chats whose stored subscription was found unreadable and still is, with the reason."""
+        noted = await self._redis.hgetall(BROKEN_SUBSCRIBERS_KEY)
+        broken = {}
+        for key, reason in sorted(noted.items()):
+            chat = ChatRef.from_key(str(key))
+            fields = await self._redis.hgetall(subscriber_key(chat))
+            try:
+                if fields:
+                    subscriber_from_fields(chat, fields)
+            except UNREADABLE:
+                broken[chat.key] = str(reason)
+                continue
+            await self._redis.hdel(BROKEN_SUBSCRIBERS_KEY, chat.key)  # repaired or removed since
+        return broken
 
     async def subscriber_chats(self) -> list[ChatRef]:
         """Every chat that has a subscription."""

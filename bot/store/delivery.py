@@ -49,6 +49,19 @@ if holder == false or holder == ARGV[1] then
 end
 return 0
 """
+# Put every dead letter back on the delivery stream (as a fresh delivery) and drop it from the dead letters.
+_REQUEUE_DEAD = """
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+for _, entry in ipairs(entries) do
+  local fields, chat, day = entry[2], '', ''
+  for i = 1, #fields, 2 do
+    if fields[i] == 'chat' then chat = fields[i + 1] elseif fields[i] == 'day' then day = fields[i + 1] end
+  end
+  redis.call('XADD', KEYS[2], '*', 'chat', chat, 'day', day, 'skipped', '0')
+  redis.call('XDEL', KEYS[1], entry[1])
+end
+return #entries
+"""
 # Give the scheduler lock up only if we still hold it: the compare and the delete are one atomic step.
 _RELEASE_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -97,6 +110,7 @@ class DeliveryState:
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
         self._hold_lock = client.register_script(_HOLD_LOCK)
         self._release_lock = client.register_script(_RELEASE_LOCK)
+        self._requeue_dead = client.register_script(_REQUEUE_DEAD)
 
     # ---- announcement days
 
@@ -167,13 +181,17 @@ class DeliveryState:
         """Remember a chat that was due while its expected day was still late."""
         await self._redis.sadd(WAITING_KEY, chat.key)
 
-    async def take_waiting(self) -> list[ChatRef]:
-        """Take every waiting chat (when the late day arrives, or is given up)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.smembers(WAITING_KEY)
-            pipe.delete(WAITING_KEY)
-            members, _ = await pipe.execute()
-        return [ChatRef.from_key(str(k)) for k in sorted(members)]
+    async def waiting_chats(self) -> list[ChatRef]:
+        """The chats waiting for a late day (each stays listed until stop_waiting, so a crash loses none)."""
+        return [ChatRef.from_key(str(k)) for k in sorted(await self._redis.smembers(WAITING_KEY))]
+
+    async def stop_waiting(self, chat: ChatRef) -> None:
+        """Take a chat off the waiting list once it was offered the day it waited for."""
+        await self._redis.srem(WAITING_KEY, chat.key)
+
+    async def unschedule(self, chat: ChatRef) -> None:
+        """Stop scheduling a chat that has no readable subscription (saving one schedules it again)."""
+        await self._redis.zrem(DUE_KEY, chat.key)
 
     async def last_day(self, chat: ChatRef) -> str | None:
         """The newest listing day this chat has received."""
@@ -284,3 +302,9 @@ class DeliveryState:
         """The process that holds the scheduler lock now, if any."""
         holder = await self._redis.get(SCHEDULER_LOCK_KEY)
         return None if holder is None else str(holder)
+
+    # ---- dead letters, for the operator
+
+    async def requeue_dead_letters(self) -> int:
+        """Put every dead letter back on the delivery stream in one atomic step; returns how many."""
+        return int(await self._requeue_dead(keys=[DEAD_KEY, QUEUE_KEY]))
