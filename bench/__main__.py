@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bench import delivery, matching, paper_latency, storage, translation
+from bench import delivery, matching, paper_during_match, paper_latency, storage, translation
 from bench.common import Row, machine_facts, quiet_heap, render_table
 from bench.synthetic import forget
 
@@ -19,8 +19,9 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "translation": translation.run,
     "delivery": delivery.run,
     "paper": paper_latency.run,
+    "paper_during_match": paper_during_match.run,
 }
-TIMING_SENSITIVE = frozenset({"delivery", "paper"})  # run on a small, frozen heap
+TIMING_SENSITIVE = frozenset({"delivery", "paper", "paper_during_match"})  # run on a small, frozen heap
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -2,27 +2,26 @@
 
 APScheduler runs fetch_tick and enqueue_tick concurrently (and a new scheduler may take over while an old
 one still fetches), so no decision here relies on the other tick not running: a chat that starts waiting
-for the day just as the fetch finishes is released by the next enqueue tick. Matching every subscriber
-against a day's papers takes seconds of CPU at 100k subscribers, so it runs in a thread, off the event
-loop that answers users.
+for the day just as the fetch finishes is released by the next enqueue tick. Reading and matching every
+subscriber takes tens of seconds of CPU at 100k subscribers, so it runs away from the event loop that answers
+users (bot/day_matching.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.calendar import ArxivCalendar, next_local_time
+from bot.day_matching import PROCESS_ABOVE, DaySubscribers, day_subscribers
 from bot.errors import SourceUnavailable
-from bot.filters import CompiledMatcher
 from bot.models import Listing, Paper
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.delivery import DeliveryState
+from bot.store.delivery import DayStatus, DeliveryState
 from bot.subscribers import ChatRef, Subscriber
 
 log = logging.getLogger(__name__)
@@ -30,16 +29,10 @@ FETCH_MARGIN = timedelta(minutes=30)  # arXiv's feed takes a while to show a new
 RETRY_EVERY = timedelta(minutes=10)
 MAX_RETRY_WAIT = timedelta(minutes=30)
 GIVE_UP_AFTER = timedelta(hours=8)  # a day still missing from the feed by then was not announced
+# A batch's cache look-ups start together: half the Redis pool (64 connections) at most, so users' commands never
+# queue behind them; still well above LLM_CONCURRENCY, so the LLM is rarely idle between batches.
+TRANSLATE_BATCH = 32
 CHAT_PLATFORMS = frozenset({"telegram", "discord"})  # never the terminal `chat` console
-
-
-def papers_wanted(papers: Sequence[Paper], subscribers: Sequence[Subscriber]) -> list[Paper]:
-    """Every paper some subscriber's filters match, once each (pure and CPU-heavy: call it in a thread)."""
-    matcher = CompiledMatcher({sub.chat.key: sub.filters for sub in subscribers})
-    wanted: dict[str, Paper] = {}
-    for matched in matcher.match(papers).values():
-        wanted.update((p.versioned_id, p) for p in matched)
-    return list(wanted.values())
 
 
 @dataclass
@@ -54,6 +47,7 @@ class DailyEngine:
     state: DeliveryState
     calendar: ArxivCalendar
     platforms: frozenset[str] = CHAT_PLATFORMS
+    process_above: int = PROCESS_ABOVE  # subscribers; above this they are read and matched by another process
 
     async def fetch_tick(self, now: datetime) -> date | None:
         """Fetch and translate the newest announcement if it is due and not done yet; returns the day made ready."""
@@ -61,31 +55,45 @@ class DailyEngine:
         if day is None:
             return None
         status = await self.state.day_status(day)
-        announced = self.calendar.announcement_time(day)
-        if status.final or now.timestamp() < status.next_try or now < announced + FETCH_MARGIN:
+        due = self.calendar.announcement_time(day) + FETCH_MARGIN
+        if status.final or now.timestamp() < status.next_try or now < due:
             return None
-        subscribers = [s for s in await self.store.all_subscribers() if s.chat.platform in self.platforms]
-        feeds = await asyncio.to_thread(self._feeds, subscribers)
-        if not feeds:
-            return None  # nobody has a topic yet: nothing to fetch
-        started = time.monotonic()
-        try:
-            listing = await self.service.listing(feeds, fresh=True)
-        except SourceUnavailable as exc:
-            wait = min(RETRY_EVERY * 2**status.attempts, MAX_RETRY_WAIT)
-            log.warning("day=%s arXiv unavailable (%s); retrying in %d min", day, exc, wait.seconds // 60)
-            await self.state.set_day_pending(day, status.attempts + 1, (now + wait).timestamp())
+        found = await self._fetch_and_match(day, now, status)
+        if found is None:
             return None
-        if self.service.stats is not None:
-            await self.service.stats.record_fetch(day, time.monotonic() - started)
-        if listing.day is not None and listing.day < day:
-            await self._not_there_yet(day, now, announced, status.attempts)
-            return None
-        await self._translate_matches(listing, subscribers)
+        listing, wanted = found
+        await self._translate(listing, wanted)
         await self.state.save_day(day, listing)
         log.info("day=%s ready: %d papers announced", day, len(listing.papers))
         await self._release_waiting(now)
         return day
+
+    async def _fetch_and_match(
+        self, day: date, now: datetime, status: DayStatus
+    ) -> tuple[Listing, list[Paper]] | None:
+        """The day's listing and the papers some subscriber wants, or None if it is not there (yet)."""
+        async with self._day_subscribers() as subscribers:
+            feeds = await subscribers.feeds()
+            if not feeds:
+                return None  # nobody has a topic yet: nothing to fetch
+            started = time.monotonic()
+            try:
+                listing = await self.service.listing(feeds, fresh=True)
+            except SourceUnavailable as exc:
+                wait = min(RETRY_EVERY * 2**status.attempts, MAX_RETRY_WAIT)
+                log.warning("day=%s arXiv unavailable (%s); retrying in %d min", day, exc, wait.seconds // 60)
+                await self.state.set_day_pending(day, status.attempts + 1, (now + wait).timestamp())
+                return None
+            if self.service.stats is not None:
+                await self.service.stats.record_fetch(day, time.monotonic() - started)
+            if listing.day is not None and listing.day < day:
+                await self._not_there_yet(day, now, self.calendar.announcement_time(day), status.attempts)
+                return None
+            return listing, await subscribers.wanted(listing.papers)
+
+    def _day_subscribers(self) -> AbstractAsyncContextManager[DaySubscribers]:
+        """Every subscriber of the running platforms, read and matched off the event loop."""
+        return day_subscribers(self.store, self.platforms, self.process_above)
 
     async def _not_there_yet(self, day: date, now: datetime, announced: datetime, attempts: int) -> None:
         """The feed still shows an older day: try again soon, or conclude there was no announcement."""
@@ -96,16 +104,12 @@ class DailyEngine:
         else:
             await self.state.set_day_pending(day, attempts + 1, (now + RETRY_EVERY).timestamp())
 
-    def _feeds(self, subscribers: list[Subscriber]) -> tuple[str, ...]:
-        """The categories to fetch: the union of every subscriber's filters."""
-        filters = [f for sub in subscribers for f in sub.filters]
-        return self.service.feed_categories(filters) if filters else ()
-
-    async def _translate_matches(self, listing: Listing, subscribers: list[Subscriber]) -> None:
-        """Translate every paper that at least one subscriber will receive, once each."""
-        wanted = await asyncio.to_thread(papers_wanted, listing.papers, subscribers)
-        results = await self.service.translate(wanted)
-        failed = sum(1 for r in (results or {}).values() if isinstance(r, Exception))
+    async def _translate(self, listing: Listing, wanted: list[Paper]) -> None:
+        """Translate every paper some subscriber will receive, once each, TRANSLATE_BATCH at a time."""
+        failed = 0
+        for start in range(0, len(wanted), TRANSLATE_BATCH):
+            results = await self.service.translate(wanted[start : start + TRANSLATE_BATCH])
+            failed += sum(1 for r in (results or {}).values() if isinstance(r, Exception))
         log.info("day=%s translated %d papers (%d failed)", listing.day, len(wanted), failed)
 
     async def enqueue_tick(self, now: datetime) -> int:

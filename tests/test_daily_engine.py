@@ -145,3 +145,21 @@ async def test_an_unreadable_subscription_is_skipped_and_everyone_else_delivered
     ]
     assert len([r for r in caplog.records if "unreadable" in r.getMessage()]) == 1
     assert list(await bot.store.broken_subscribers()) == [broken.key]
+
+
+async def test_a_large_audience_is_matched_in_another_process(
+    service: DigestService, store: Store, arxiv: FakeArxiv, fake_llm: FakeLLM
+) -> None:
+    """Above the process threshold the day is matched by a separate process, with the same digests as result."""
+    bot = make_bot(service, store, arxiv, ArxivCalendar())
+    bot.engine = DailyEngine(service, store, bot.state, ArxivCalendar(), process_above=1)
+    await bot.subscribe(CHAT, time(9, 30), "Asia/Shanghai")
+    await bot.subscribe(OTHER, time(9, 30), "Asia/Shanghai", text="cs.LG -saliency")
+    await bot.subscribe(ChatRef("console", "local"), time(9, 30), "Asia/Shanghai", text="math.AG")
+    await bot.engine.enqueue_tick(FETCHED - timedelta(hours=2))
+    await bot.at(FETCHED, feed_day=TUESDAY)
+    assert arxiv.requests[-1].path.endswith("/cs.LG+stat.ML"), "the console chat's topic is not fetched"
+    digests = {chat: digest for chat, digest, _ in bot.sender.sent}
+    assert len(digests[CHAT].items) == fake_llm.count == 3
+    assert 0 < len(digests[OTHER].items) < 3
+    assert all(item.translation is not None for digest in digests.values() for item in digest.items)

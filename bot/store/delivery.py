@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -130,8 +131,9 @@ class DeliveryState:
     async def save_day(self, day: date, listing: Listing) -> None:
         """Keep a fetched day's listing and mark it ready (or `none` when arXiv announced nothing)."""
         iso = day.isoformat()
+        text = await asyncio.to_thread(listing_to_json, listing)  # megabytes for a big day: off the event loop
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(day_listing_key(iso), listing_to_json(listing), ex=DAY_TTL_SECONDS)
+            pipe.set(day_listing_key(iso), text, ex=DAY_TTL_SECONDS)
             pipe.hset(day_status_key(iso), mapping={"state": "ready" if listing.papers else "none"})
             pipe.expire(day_status_key(iso), DAY_TTL_SECONDS)
             if listing.papers:
