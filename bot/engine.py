@@ -153,11 +153,10 @@ class DailyEngine:
 
     async def _release_waiting(self, now: datetime) -> int:
         """Queue the chats that were due while the day was late, once it is ready (or known not to come)."""
-        waiting = await self.state.waiting_chats()
-        if not waiting or not await self._expected_day_final(now):
+        if not await self._expected_day_final(now):
             return 0
         queued = 0
-        for chat in waiting:
+        for chat in await self.state.waiting_chats():
             if chat.platform in self.platforms and await self.store.get_subscriber(chat) is not None:
                 queued += await self._offer(chat, now)
             await self.state.stop_waiting(chat)
