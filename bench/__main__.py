@@ -9,7 +9,17 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from bench import delivery, delivery_workers, matching, paper_latency, paper_load, ranking, storage, translation
+from bench import (
+    delivery,
+    delivery_workers,
+    matching,
+    paper_during_match,
+    paper_latency,
+    paper_load,
+    ranking,
+    storage,
+    translation,
+)
 from bench.common import Row, machine_facts, quiet_heap, render_table
 from bench.synthetic import forget
 
@@ -21,9 +31,10 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "delivery_workers": delivery_workers.run,
     "paper": paper_latency.run,
     "paper-load": paper_load.run,
+    "paper_during_match": paper_during_match.run,
     "ranking": ranking.run,
 }
-TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "paper", "paper-load"})  # run on a small, frozen heap
+TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "paper", "paper-load", "paper_during_match"})
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

@@ -31,6 +31,7 @@ from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
 from bot.render.markdown import render_digest, render_paper
 from bot.runtime import open_runtime, redis_store
 from bot.service import DigestOutcome, DigestService
+from bot.store.delivery import DeliveryState
 from bot.transfer import export_subscribers, import_subscribers, parse_export
 
 PROG = "arxiv-digest"
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("export", help="print every subscription as JSON (for moving to another server)")
     importer = sub.add_parser("import", help="load subscriptions from an export file")
     importer.add_argument("file", type=Path, help="a file written by `arxiv-digest export`")
+
+    dead = sub.add_parser("dead-letters", help="list deliveries that kept failing (and unreadable subscriptions)")
+    dead.add_argument("--requeue", action="store_true", help="put every dead letter back on the delivery queue")
 
     render = sub.add_parser("render", help="render a digest in the JSON form (see README) as Markdown")
     render.add_argument("--format", choices=FORMATS, default="markdown")
@@ -253,6 +257,22 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def run_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
+    """`dead-letters [--requeue]`: one line per dead letter (chat, day, reason), optionally re-queued."""
+    async with redis_store(settings) as store:
+        state = DeliveryState(store.redis)
+        letters = await state.dead_letters()
+        lines = [f"{d.get('chat', '?')}\t{d.get('day', '?')}\t{d.get('reason', '')}" for d in letters]
+        lines += [f"{chat}\t-\tunreadable subscription: {why}" for chat, why in
+                  (await store.broken_subscribers()).items()]
+        write_output("".join(line + "\n" for line in lines), None)
+        if args.requeue:
+            note(f"requeued {await state.requeue_dead_letters()} dead letters")
+        elif not lines:
+            note("no dead letters")
+    return 0
+
+
 def run_render(args: argparse.Namespace) -> int:
     """`render`: turn a digest in the JSON form into Markdown (or normalised JSON)."""
     try:
@@ -271,6 +291,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any,
     "import": run_import,
     "worker": run_bot,
     "chat": run_chat,
+    "dead-letters": run_dead_letters,
 }
 
 

@@ -1,10 +1,17 @@
-"""APScheduler wiring: the engine's ticks on an interval, run only by the process that holds the scheduler lock."""
+"""APScheduler wiring: the engine's ticks on an interval, run only by the process that holds the scheduler lock.
+
+The lock is a short lease in Redis renewed by its own small loop, so a tick that runs for minutes (a day's
+translations) never lets it lapse, and a killed holder's lease runs out within LEASE_SECONDS: another
+process, trying as often as the holder renews, takes over and ticks at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Protocol
@@ -17,6 +24,8 @@ from bot.store.delivery import DeliveryState
 from bot.supervisor import Component
 
 log = logging.getLogger(__name__)
+LEASE_SECONDS = 15.0  # a dead holder's lock lapses after this; a live one renews it long before
+RENEW_EVERY_SECONDS = 3.0  # how often the holder renews and the others try to take over
 
 
 class Ticks(Protocol):
@@ -47,13 +56,19 @@ class Scheduler:
         enqueue_every: float = 30.0,
         fetch_every: float = 120.0,
         status: Component | None = None,
+        lease: float = LEASE_SECONDS,
+        renew_every: float = RENEW_EVERY_SECONDS,
     ) -> None:
         self._engine = engine
         self._status = status or Component("scheduler")
         self._state = state
         self._owner = owner or process_name()
         self._clock = clock
-        self._lock_ms = int(max(enqueue_every, fetch_every) * 3 * 1000)
+        self._lease = lease
+        self._renew_every = renew_every
+        self._lease_until = 0.0  # monotonic instant until which this process surely holds the lock
+        self._lease_task: asyncio.Task[None] | None = None
+        self._renew_error: str | None = None
         self._every = max(enqueue_every, fetch_every)
         self.last_tick: datetime | None = None
         self._scheduler = AsyncIOScheduler(timezone=UTC)
@@ -67,27 +82,69 @@ class Scheduler:
                 max_instances=1, coalesce=True, misfire_grace_time=max(1, int(every)), next_run_time=utc_now(),
             )
 
+    @property
+    def leading(self) -> bool:
+        """True while this process holds the scheduler lock (by its last successful renewal)."""
+        return time.monotonic() < self._lease_until
+
     async def _as_leader(self, work: Callable[[datetime], Awaitable[object]]) -> None:
-        """Run one tick if this process holds (or can take) the scheduler lock."""
+        """Run one tick if this process holds the scheduler lock."""
         self.last_tick = utc_now()
+        if not self.leading:
+            return
         try:
-            if await self._state.hold_scheduler_lock(self._owner, self._lock_ms):
-                await work(self._clock())
+            await work(self._clock())
         except Exception as exc:
             self._status.failed(exc)
         else:
             self._status.succeeded()
+
+    async def _keep_lease(self) -> None:
+        """Take or renew the lock every few seconds, whatever the ticks are doing, until cancelled."""
+        while True:
+            await self.renew_lease()
+            await asyncio.sleep(self._renew_every)
+
+    async def renew_lease(self) -> None:
+        """Take the lock if it is free, or extend it if this process holds it; tick at once on taking it."""
+        asked = time.monotonic()
+        was_leading = self.leading
+        try:
+            held = await self._state.hold_scheduler_lock(self._owner, int(self._lease * 1000))
+        except Exception as exc:  # Redis unreachable: the lease runs out by itself; try again next round
+            if self._renew_error is None:
+                log.warning("cannot renew the scheduler lock (%s); retrying every %g s", exc, self._renew_every)
+            self._renew_error = str(exc)
+            return
+        if self._renew_error is not None:
+            log.info("scheduler lock reachable again")
+            self._renew_error = None
+        self._lease_until = asked + self._lease if held else 0.0
+        if held and not was_leading:
+            log.info("scheduler lock taken by %s: this process schedules", self._owner)
+            for job in self._scheduler.get_jobs():
+                job.modify(next_run_time=utc_now())
+        elif was_leading and not held:
+            log.warning("scheduler lock lost by %s: another process schedules", self._owner)
 
     def alive(self, now: datetime) -> bool:
         """True when the scheduler ticked recently (whether or not it held the lock)."""
         return self.last_tick is not None and (now - self.last_tick).total_seconds() < 3 * self._every + 5
 
     def start(self) -> None:
-        """Start ticking (needs a running event loop)."""
+        """Start ticking and keeping the lease (needs a running event loop)."""
         self._scheduler.start()
+        self._lease_task = asyncio.create_task(self._keep_lease(), name="scheduler-lease")
         log.info("scheduler started as %s", self._owner)
 
     async def stop(self) -> None:
         """Stop ticking and hand the lock to whoever comes next."""
         self._scheduler.shutdown(wait=False)
-        await self._state.release_scheduler_lock(self._owner)
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
+        self._lease_until = 0.0
+        try:
+            await self._state.release_scheduler_lock(self._owner)
+        except Exception as exc:  # Redis unreachable: the lease runs out by itself
+            log.warning("could not release the scheduler lock (%s); it lapses within %g s", exc, self._lease)

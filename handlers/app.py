@@ -159,8 +159,8 @@ async def run_bot(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
         if isinstance(telegram, TelegramAdapter):
             standby = poll_telegram(runtime, telegram, supervisor)
             supervisor.spawn("telegram polling", lambda: standby.run(stop), stop)
-        scheduler = Scheduler(DailyEngine(runtime.service, runtime.store, state, calendar), state,
-                              status=supervisor.component("scheduler"))
+        engine = DailyEngine(runtime.service, runtime.store, state, calendar, platforms=frozenset(senders))
+        scheduler = Scheduler(engine, state, status=supervisor.component("scheduler"))
         scheduler.start()
         stack.push_async_callback(quietly("releasing the scheduler lock", scheduler.stop))
         await start_health(runtime, stack, scheduler, senders)

@@ -11,6 +11,7 @@ from bot.store import Store
 from bot.store.delivery import DeliveryState
 
 NOW = datetime(2024, 3, 25, 1, 0, tzinfo=UTC)
+FAST_LEASE, FAST_RENEW = 1.0, 0.05  # seconds: the lock lapses fast and is tried often
 
 
 @dataclass
@@ -35,8 +36,10 @@ async def test_only_the_lock_holder_ticks_and_the_lock_passes_on(store: Store) -
     """Of two schedulers only one does the work; when it stops, the other takes over."""
     state = DeliveryState(store.redis)
     first, second = CountingTicks(), CountingTicks()
-    a = Scheduler(first, state, owner="a", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05)
-    b = Scheduler(second, state, owner="b", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05)
+    a = Scheduler(first, state, owner="a", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
+                  lease=FAST_LEASE, renew_every=FAST_RENEW)
+    b = Scheduler(second, state, owner="b", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
+                  lease=FAST_LEASE, renew_every=FAST_RENEW)
     a.start()
     await asyncio.sleep(0.3)
     b.start()
@@ -47,3 +50,49 @@ async def test_only_the_lock_holder_ticks_and_the_lock_passes_on(store: Store) -
     await asyncio.sleep(0.3)
     await b.stop()
     assert second.enqueues and second.fetches
+
+
+@dataclass
+class SlowTicks(CountingTicks):
+    """A fetch tick that runs far longer than the lease (a day's translations)."""
+
+    fetch_seconds: float = 0.0
+
+    async def fetch_tick(self, now: datetime) -> date | None:
+        """Take a long time."""
+        self.fetches.append(now)
+        await asyncio.sleep(self.fetch_seconds)
+        return None
+
+
+async def test_a_tick_longer_than_the_lease_keeps_the_lock(store: Store) -> None:
+    """While one fetch tick runs for three lease lengths, no other process takes over the scheduling."""
+    state = DeliveryState(store.redis)
+    slow, other = SlowTicks(fetch_seconds=1.5), CountingTicks()
+    a = Scheduler(slow, state, owner="a", clock=lambda: NOW, enqueue_every=60, fetch_every=60,
+                  lease=0.5, renew_every=0.1)
+    b = Scheduler(other, state, owner="b", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
+                  lease=0.5, renew_every=0.1)
+    a.start()
+    await asyncio.sleep(0.2)
+    b.start()
+    try:
+        await asyncio.sleep(1.5)
+        assert slow.fetches, "the holder ticked"
+        assert not other.enqueues and not other.fetches
+        assert await state.scheduler_lock_holder() == "a"
+    finally:
+        await b.stop()
+        await a.stop()
+
+
+async def test_the_lock_is_released_only_by_its_holder(store: Store) -> None:
+    """Release by a process that does not hold the lock leaves it in place; release by the holder frees it."""
+    state = DeliveryState(store.redis)
+    assert await state.hold_scheduler_lock("a", 60_000)
+    assert not await state.release_scheduler_lock("b")
+    assert await state.scheduler_lock_holder() == "a"
+    assert not await state.hold_scheduler_lock("b", 60_000)
+    assert await state.release_scheduler_lock("a")
+    assert await state.scheduler_lock_holder() is None
+    assert await state.hold_scheduler_lock("b", 60_000)

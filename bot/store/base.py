@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
+from typing import Any
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -12,18 +15,20 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
-from bot.errors import StoreUnavailable
+from bot.errors import DigestError, StoreUnavailable
 from bot.models import Listing, Paper, Translation
 from bot.store.availability import describe_outage, is_outage, server_location
 from bot.store.codec import (
     listing_from_json,
     listing_to_json,
     paper_from_dict,
+    paper_to_dict,
     subscriber_fields,
     subscriber_from_fields,
 )
 from bot.store.delivery_scripts import MOVE_CHAT
 from bot.store.keys import (
+    BROKEN_SUBSCRIBERS_KEY,
     DUE_KEY,
     LISTING_TTL_SECONDS,
     MOVED_TTL_SECONDS,
@@ -41,6 +46,8 @@ from bot.store.keys import (
 )
 from bot.subscribers import ChatRef, Subscriber
 
+log = logging.getLogger(__name__)
+UNREADABLE = (DigestError, ValueError, TypeError, AttributeError)  # what a damaged subscriber hash raises
 SOCKET_TIMEOUT_SECONDS = 5.0  # a frozen Redis fails a command after this, instead of hanging it
 CONNECT_TIMEOUT_SECONDS = 3.0
 MAX_CONNECTIONS = 64
@@ -50,10 +57,11 @@ POOL_WAIT_SECONDS = 30.0
 class Store:
     """Typed access to everything the bot keeps in Redis."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, url: str | None = None) -> None:
         self._redis = client
         self._move_chat = client.register_script(MOVE_CHAT)
         self.location = server_location(client.connection_pool.connection_kwargs)
+        self.url = url  # for another process of ours to connect to the same server (None if unknown)
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -66,7 +74,7 @@ class Store:
             url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True, retry=retry,
             socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
-        return cls(redis.Redis(connection_pool=pool))
+        return cls(redis.Redis(connection_pool=pool), url)
 
     @property
     def redis(self) -> redis.Redis:
@@ -129,13 +137,10 @@ class Store:
         """Cache papers' metadata so /paper lookups of recent papers need no arXiv request."""
         if not papers:
             return
+        encoded = await asyncio.to_thread(_encode_papers, papers)  # a day's worth is too much for the event loop
         async with self._redis.pipeline(transaction=False) as pipe:
-            for paper in papers:
-                pipe.set(
-                    paper_key(paper.arxiv_id),
-                    json.dumps(asdict(paper), ensure_ascii=False),
-                    ex=PAPER_TTL_SECONDS,
-                )
+            for arxiv_id, text in encoded:
+                pipe.set(paper_key(arxiv_id), text, ex=PAPER_TTL_SECONDS)
             await pipe.execute()
 
     async def get_listing(self, categories: tuple[str, ...] | list[str]) -> Listing | None:
@@ -145,12 +150,19 @@ class Store:
 
     async def put_listing(self, listing: Listing) -> None:
         """Remember a fetched listing briefly, so on-demand digests do not refetch arXiv for every reader."""
-        await self._redis.set(listing_key(listing.categories), listing_to_json(listing), ex=LISTING_TTL_SECONDS)
+        text = await asyncio.to_thread(listing_to_json, listing)
+        await self._redis.set(listing_key(listing.categories), text, ex=LISTING_TTL_SECONDS)
 
     async def get_subscriber(self, chat: ChatRef) -> Subscriber | None:
         """A chat's subscription, or None when it has none."""
         fields = await self._redis.hgetall(subscriber_key(chat))
-        return subscriber_from_fields(chat, fields) if fields else None
+        if not fields:
+            return None
+        sub = read_subscriber(chat, fields)
+        if isinstance(sub, str):
+            await self._note_unreadable(chat, sub)
+            return None
+        return sub
 
     async def save_subscriber(self, sub: Subscriber) -> None:
         """Store a chat's whole subscription and list the chat among the subscribers."""
@@ -207,19 +219,63 @@ class Store:
                 await self._redis.rename(old_key, new_key)
 
     async def all_subscribers(self, batch: int = 500) -> list[Subscriber]:
-        """Every subscription, read in pipelined batches."""
+        """Every readable subscription, read in pipelined batches and parsed in a thread (off the event loop)."""
         chats = await self.subscriber_chats()
-        subscribers = []
+        subscribers: list[Subscriber] = []
         for start in range(0, len(chats), batch):
             part = chats[start : start + batch]
             async with self._redis.pipeline(transaction=False) as pipe:
                 for chat in part:
                     pipe.hgetall(subscriber_key(chat))
                 rows = await pipe.execute()
-            subscribers += [subscriber_from_fields(chat, row) for chat, row in zip(part, rows, strict=True) if row]
+            for chat, sub in await asyncio.to_thread(_read_rows, part, rows):
+                if isinstance(sub, str):
+                    await self._note_unreadable(chat, sub)
+                else:
+                    subscribers.append(sub)
         return subscribers
+
+    async def _note_unreadable(self, chat: ChatRef, reason: str) -> None:
+        """Note an unreadable subscription for the operator, logging it the first time only."""
+        if await self._redis.hsetnx(BROKEN_SUBSCRIBERS_KEY, chat.key, reason):
+            log.error("%s: stored subscription is unreadable (%s); skipped until repaired or removed"
+                      " (listed by `arxiv-digest dead-letters`)", chat.key, reason)
+
+    async def broken_subscribers(self) -> dict[str, str]:
+        """Chats whose stored subscription was found unreadable and still is, with the reason."""
+        broken = {}
+        for key, reason in sorted((await self._redis.hgetall(BROKEN_SUBSCRIBERS_KEY)).items()):
+            chat = ChatRef.from_key(str(key))
+            fields = await self._redis.hgetall(subscriber_key(chat))
+            if fields and isinstance(read_subscriber(chat, fields), str):
+                broken[chat.key] = str(reason)
+            else:
+                await self._redis.hdel(BROKEN_SUBSCRIBERS_KEY, chat.key)  # repaired or removed since
+        return broken
+
+    async def subscriber_count(self) -> int:
+        """How many chats have a subscription."""
+        return int(await self._redis.scard(SUBSCRIBERS_KEY))
 
     async def subscriber_chats(self) -> list[ChatRef]:
         """Every chat that has a subscription."""
         keys = await self._redis.smembers(SUBSCRIBERS_KEY)
         return [ChatRef.from_key(str(k)) for k in sorted(keys)]
+
+
+def read_subscriber(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscriber | str:
+    """The subscription stored in these hash fields, or why they cannot be read."""
+    try:
+        return subscriber_from_fields(chat, fields)
+    except UNREADABLE as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _read_rows(chats: list[ChatRef], rows: list[Any]) -> list[tuple[ChatRef, Subscriber | str]]:
+    """Read a batch of subscriber hashes (CPU-bound at scale: run it in a thread); empty ones are left out."""
+    return [(chat, read_subscriber(chat, row)) for chat, row in zip(chats, rows, strict=True) if row]
+
+
+def _encode_papers(papers: list[Paper] | tuple[Paper, ...]) -> list[tuple[str, str]]:
+    """Each paper's id and stored JSON form."""
+    return [(paper.arxiv_id, json.dumps(paper_to_dict(paper), ensure_ascii=False)) for paper in papers]

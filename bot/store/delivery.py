@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -34,10 +35,24 @@ from bot.store.keys import (
     subscriber_key,
 )
 from bot.store.lease import HOLD_SCRIPT as _HOLD_LOCK  # take or keep the scheduler lock
+from bot.store.lease import RELEASE_SCRIPT as _RELEASE_LOCK  # give it up only if still ours, atomically
 from bot.subscribers import ChatRef
 
 CLAIM_SCAN = 200  # pending entries looked at per take-over attempt (live workers' leased ones are skipped)
 FOLLOWED = -1  # a script's answer when the chat migrated meanwhile: follow its forwarding and run it again
+# Put every dead letter back on the delivery stream (as a fresh delivery) and drop it from the dead letters.
+_REQUEUE_DEAD = """
+local entries = redis.call('XRANGE', KEYS[1], '-', '+')
+for _, entry in ipairs(entries) do
+  local fields, chat, day = entry[2], '', ''
+  for i = 1, #fields, 2 do
+    if fields[i] == 'chat' then chat = fields[i + 1] elseif fields[i] == 'day' then day = fields[i + 1] end
+  end
+  redis.call('XADD', KEYS[2], '*', 'chat', chat, 'day', day, 'skipped', '0')
+  redis.call('XDEL', KEYS[1], entry[1])
+end
+return #entries
+"""
 
 
 @dataclass(frozen=True)
@@ -90,6 +105,8 @@ class DeliveryState:
         self._release = client.register_script(lua.RELEASE)
         self._add_if_subscribed = client.register_script(lua.ADD_IF_SUBSCRIBED)
         self._hold_lock = client.register_script(_HOLD_LOCK)
+        self._release_lock = client.register_script(_RELEASE_LOCK)
+        self._requeue_dead = client.register_script(_REQUEUE_DEAD)
 
     # ---- announcement days
 
@@ -109,8 +126,9 @@ class DeliveryState:
     async def save_day(self, day: date, listing: Listing) -> None:
         """Keep a fetched day's listing and mark it ready (or `none` when arXiv announced nothing)."""
         iso = day.isoformat()
+        text = await asyncio.to_thread(listing_to_json, listing)  # megabytes for a big day: off the event loop
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(day_listing_key(iso), listing_to_json(listing), ex=DAY_TTL_SECONDS)
+            pipe.set(day_listing_key(iso), text, ex=DAY_TTL_SECONDS)
             pipe.hset(day_status_key(iso), mapping={"state": "ready" if listing.papers else "none"})
             pipe.expire(day_status_key(iso), DAY_TTL_SECONDS)
             if listing.papers:
@@ -160,13 +178,17 @@ class DeliveryState:
         """Remember a chat that was due while its expected day was still late."""
         await self._add_if_subscribed(keys=[subscriber_key(chat), WAITING_KEY], args=[chat.key, ""])
 
-    async def take_waiting(self) -> list[ChatRef]:
-        """Take every waiting chat (when the late day arrives, or is given up)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.smembers(WAITING_KEY)
-            pipe.delete(WAITING_KEY)
-            members, _ = await pipe.execute()
-        return [ChatRef.from_key(str(k)) for k in sorted(members)]
+    async def waiting_chats(self) -> list[ChatRef]:
+        """The chats waiting for a late day (each stays listed until stop_waiting, so a crash loses none)."""
+        return [ChatRef.from_key(str(k)) for k in sorted(await self._redis.smembers(WAITING_KEY))]
+
+    async def stop_waiting(self, chat: ChatRef) -> None:
+        """Take a chat off the waiting list once it was offered the day it waited for."""
+        await self._redis.srem(WAITING_KEY, chat.key)
+
+    async def unschedule(self, chat: ChatRef) -> None:
+        """Stop scheduling a chat that has no readable subscription (saving one schedules it again)."""
+        await self._redis.zrem(DUE_KEY, chat.key)
 
     async def last_day(self, chat: ChatRef) -> str | None:
         """The newest listing day this chat has received."""
@@ -313,7 +335,17 @@ class DeliveryState:
         """Take or extend the scheduler lock; True if `owner` holds it now."""
         return bool(await self._hold_lock(keys=[SCHEDULER_LOCK_KEY], args=[owner, ttl_ms]))
 
-    async def release_scheduler_lock(self, owner: str) -> None:
-        """Give the lock up at shutdown so another process can take over at once."""
-        if await self._redis.get(SCHEDULER_LOCK_KEY) == owner:
-            await self._redis.delete(SCHEDULER_LOCK_KEY)
+    async def release_scheduler_lock(self, owner: str) -> bool:
+        """Give the lock up (at shutdown) so another process can take over at once; True if `owner` held it."""
+        return bool(await self._release_lock(keys=[SCHEDULER_LOCK_KEY], args=[owner]))
+
+    async def scheduler_lock_holder(self) -> str | None:
+        """The process that holds the scheduler lock now, if any."""
+        holder = await self._redis.get(SCHEDULER_LOCK_KEY)
+        return None if holder is None else str(holder)
+
+    # ---- dead letters, for the operator
+
+    async def requeue_dead_letters(self) -> int:
+        """Put every dead letter back on the delivery stream in one atomic step; returns how many."""
+        return int(await self._requeue_dead(keys=[DEAD_KEY, QUEUE_KEY]))

@@ -11,6 +11,7 @@ PAPER_KEY = PREFIX + "paper:{paper}"
 PAPER_TTL_SECONDS = 14 * 24 * 3600
 SUBSCRIBER_KEY = PREFIX + "sub:{chat}"
 SUBSCRIBERS_KEY = PREFIX + "subscribers"
+BROKEN_SUBSCRIBERS_KEY = PREFIX + "subscribers:broken"  # hash: chat key -> why its stored record is unreadable
 LISTING_KEY = PREFIX + "listing:{categories}"
 LISTING_TTL_SECONDS = 30 * 60
 

@@ -18,7 +18,7 @@ end
 return 0
 """
 # Delete the lease only if we still hold it (never another owner's).
-_RELEASE = """
+RELEASE_SCRIPT = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
@@ -34,7 +34,7 @@ class Lease:
         self.owner = owner
         self._ttl_ms = ttl_ms
         self._hold = client.register_script(HOLD_SCRIPT)
-        self._release = client.register_script(_RELEASE)
+        self._release = client.register_script(RELEASE_SCRIPT)
 
     async def hold(self) -> bool:
         """Take or extend the lease; True if `owner` holds it now."""
