@@ -29,6 +29,7 @@ from bot.render.discord_embeds import (
     text_messages,
 )
 from bot.store import Store
+from bot.store.limiter import SharedLimiter, bot_key
 from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands, Incoming
 from handlers.replies import Reply, render_with
@@ -36,6 +37,7 @@ from handlers.replies import Reply, render_with
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
+GLOBAL_MAX_RATE = 50  # requests a second per bot, across every process using its token
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 
@@ -213,6 +215,7 @@ class DiscordAdapter:
         self._token = token
         self._guild_id = guild_id
         self._gateway: asyncio.Task[None] | None = None
+        self._limiter = SharedLimiter(store.redis, bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content
@@ -318,7 +321,7 @@ class DiscordAdapter:
                             is_group=in_server, can_manage=may_manage)
         log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
         replies = await self._commands.handle(incoming)
-        await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
+        await self.send(channel.id, [m for reply in replies for m in render_reply(reply)], urgent=True)
 
     async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:
         """Send the replies as followups of a deferred interaction (the first fills the "thinking…" message)."""
@@ -343,11 +346,22 @@ class DiscordAdapter:
         return await self.send(int(chat.chat_id), text_messages(text))
 
     async def send(
-        self, channel_id: int, messages: Sequence[DiscordMessage], *, skip: int = 0, on_sent: OnSent | None = None
+        self,
+        channel_id: int,
+        messages: Sequence[DiscordMessage],
+        *,
+        skip: int = 0,
+        on_sent: OnSent | None = None,
+        urgent: bool = False,
     ) -> SendResult:
-        """Post messages to a channel in order after the first `skip`; unsubscribe it if the bot can't post there."""
+        """Post messages to a channel in order after the first `skip`; unsubscribe it if the bot can't post there.
+
+        Each post waits for a slot of the bot's global rate, shared by every process; `urgent` (an answer to a
+        user's command) goes ahead of queued digests. Interaction answers are not under the global limit.
+        """
         channel = self.client.get_partial_messageable(channel_id)
         for number, message in enumerate(messages[skip:], skip + 1):
+            await self._limiter.acquire(urgent=urgent)
             try:
                 await channel.send(**message_kwargs(message))
             except (discord.NotFound, discord.Forbidden) as exc:

@@ -24,6 +24,10 @@ class ChatPacer:
         self._next: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
+    def interval(self, is_group: bool) -> float:
+        """The least time between two messages to one chat of this kind."""
+        return self._intervals[is_group]
+
     def lock(self, chat_key: str) -> asyncio.Lock:
         """The lock that keeps one chat's messages in order."""
         return self._locks.setdefault(chat_key, asyncio.Lock())

@@ -34,6 +34,22 @@ def listing_key(categories: tuple[str, ...] | list[str]) -> str:
     return LISTING_KEY.format(categories="+".join(sorted(categories)))
 
 
+# The send-rate limiter shared by every process using one bot token. `{bot}` is a hash of the platform and token
+# (never the token); the braces make a Redis Cluster hash tag, so one script may touch both keys.
+RATE_SLOT_KEY = PREFIX + "rate:{{{bot}}}:next"  # the bot's next free send slot, µs since the epoch
+RATE_CHAT_KEY = PREFIX + "rate:{{{bot}}}:chat:{chat}"  # the earliest next send to one chat, µs since the epoch
+
+
+def rate_slot_key(bot: str) -> str:
+    """The key holding a bot's next free send slot."""
+    return RATE_SLOT_KEY.format(bot=bot)
+
+
+def rate_chat_key(bot: str, chat: str) -> str:
+    """The key holding when a bot may next send to one chat."""
+    return RATE_CHAT_KEY.format(bot=bot, chat=chat)
+
+
 # The delivery engine: announcement days, when each chat is due, the queue and its idempotency records.
 DAYS_KEY = PREFIX + "days"  # sorted set of ready listing days (ISO dates), scored by ordinal
 DAY_LISTING_KEY = PREFIX + "day:{day}:listing"
