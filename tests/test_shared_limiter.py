@@ -52,9 +52,16 @@ def _listing() -> Listing:
     papers = []
     for n in range(PAPERS):
         categories = ("cs.LG", *(["stat.ML"] if n < 58 else []), *(["math.OC"] if n < 28 else []))
-        papers.append(Paper(arxiv_id=f"2403.{20000 + n}", version=1, title=f"Paper {n} on rate limits",
-                            abstract="We study rate limits.", url=f"https://arxiv.org/abs/2403.{20000 + n}",
-                            categories=categories))
+        papers.append(
+            Paper(
+                arxiv_id=f"2403.{20000 + n}",
+                version=1,
+                title=f"Paper {n} on rate limits",
+                abstract="We study rate limits.",
+                url=f"https://arxiv.org/abs/2403.{20000 + n}",
+                categories=categories,
+            )
+        )
     return Listing(tuple(papers), DAY, ("cs.LG", "stat.ML", "math.OC"))
 
 
@@ -118,9 +125,15 @@ async def test_one_run_and_two_workers_together_keep_telegrams_limits(
     chats = _chats()
     expected = sum(size for _, size in chats)
     async with FakeTelegram(enforce_limits=True) as telegram, FakeArxiv() as arxiv:
-        env = base_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                       TELEGRAM_API_URL=telegram.base_url, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url,
-                       DELIVERY_CLAIM_IDLE="600")
+        env = base_env(
+            tmp_path,
+            REDIS_URL=redis_server.url,
+            TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+            TELEGRAM_API_URL=telegram.base_url,
+            ARXIV_RSS_URL=arxiv.rss_url,
+            ARXIV_API_URL=arxiv.api_url,
+            DELIVERY_CLAIM_IDLE="600",
+        )
         async with (
             _process("run", env, tmp_path) as log,
             _process("worker", env, tmp_path),
@@ -222,9 +235,9 @@ async def test_two_discord_adapters_together_stay_under_discords_global_limit(
             await adapter.login(sync_commands=False)
             stack.push_async_callback(adapter.stop)
             adapters.append(adapter)
-        results = await asyncio.gather(*(
-            adapters[n % 2].send(7_000_000_000_000_000 + n, text_messages(f"digest {n}")) for n in range(150)
-        ))
+        results = await asyncio.gather(
+            *(adapters[n % 2].send(7_000_000_000_000_000 + n, text_messages(f"digest {n}")) for n in range(150))
+        )
     assert set(results) == {SendResult.SENT}
     assert len(fake.posted_at) == 150
     assert fake.busiest_second() <= DISCORD_PER_SECOND

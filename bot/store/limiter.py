@@ -150,6 +150,5 @@ class SharedLimiter:
     def _went_offline(self, exc: BaseException) -> None:
         """Pace locally for a while; log the change once, not per send."""
         if not self._offline_until:
-            log.warning("send limiter: Redis unreachable (%s); pacing this process alone meanwhile",
-                        type(exc).__name__)
+            log.warning("send limiter: Redis unreachable (%s); pacing this process alone meanwhile", type(exc).__name__)
         self._offline_until = self._clock() + OFFLINE_SECONDS
