@@ -258,3 +258,19 @@ async def test_two_discord_adapters_together_stay_under_discords_global_limit(
     assert set(results) == {SendResult.SENT}
     assert len(fake.posted_at) == 150
     assert fake.busiest_second() <= DISCORD_PER_SECOND
+
+
+async def test_a_slot_woken_for_too_late_is_given_up_not_sent_bunched(store: Store) -> None:
+    """A process that wakes late for its slot takes a fresh one (no bunched send), without waiting its own chat gap."""
+    oversleeps = [LATE_SECONDS * 3]
+    sleeps: list[float] = []
+
+    async def late_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.sleep(seconds + (oversleeps.pop() if oversleeps else 0.0))
+
+    limiter = SharedLimiter(store.redis, bot_key("telegram", DEFAULT_TOKEN), RATE, sleep=late_sleep)
+    started = time_module.monotonic()
+    await limiter.acquire("telegram:3", 1.0)
+    assert time_module.monotonic() - started < 0.5, "its own unused reservation did not hold the chat back"
+    assert len(sleeps) == 2, "the first, late slot was given up and a second one taken"

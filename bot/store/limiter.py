@@ -30,12 +30,13 @@ OFFLINE_SECONDS = 5.0  # after a Redis error, pace locally this long before aski
 MICRO = 1_000_000
 
 # KEYS[1]: the bot's next free slot; KEYS[2] (optional): the chat's earliest next send; both in µs since the epoch.
-# ARGV[1]: slot spacing µs; ARGV[2]: the farthest a slot may be reserved ahead, µs (-1: no limit); ARGV[3]: chat gap µs.
+# ARGV[1]: slot spacing µs; ARGV[2]: the farthest a slot may be reserved ahead, µs (-1: no limit); ARGV[3]: chat gap µs;
+# ARGV[4]: 1 when the caller gave up its own unused slot for this chat (its gap then does not hold it back).
 # Returns {status, µs to wait}: 1 reserved (send after the wait), 0 schedule full, -1 the chat is not ready yet.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-if #KEYS > 1 then
+if #KEYS > 1 and ARGV[4] ~= '1' then
   local ready = tonumber(redis.call('GET', KEYS[2]) or '0')
   if ready > now then return {-1, ready - now} end
 end
@@ -101,16 +102,18 @@ class SharedLimiter:
 
     async def acquire(self, chat: str | None = None, chat_gap: float = 0.0, *, urgent: bool = False) -> None:
         """Wait until this send may go: its slot in the bot's schedule, and `chat_gap` after the chat's last send."""
+        gave_up = False
         while True:
             async with contextlib.nullcontext() if urgent else self._queue:
-                status, wait = await self._reserve(chat, chat_gap, urgent)
+                status, wait = await self._reserve(chat, chat_gap, urgent, gave_up)
                 while status is Slot.SCHEDULE_FULL:
                     await self._sleep(wait)
-                    status, wait = await self._reserve(chat, chat_gap, urgent)
+                    status, wait = await self._reserve(chat, chat_gap, urgent, gave_up)
             due = self._clock() + wait
             await self._sleep(wait)
             if status is Slot.RESERVED and self._clock() - due <= LATE_SECONDS:
                 return
+            gave_up = status is Slot.RESERVED
 
     async def pause(self, seconds: float) -> None:
         """Hand out no slot for `seconds` (the platform asked every sender of this bot to wait)."""
@@ -122,7 +125,7 @@ class SharedLimiter:
         except (RedisError, OSError) as exc:
             self._went_offline(exc)
 
-    async def _reserve(self, chat: str | None, chat_gap: float, urgent: bool) -> tuple[Slot, float]:
+    async def _reserve(self, chat: str | None, chat_gap: float, urgent: bool, gave_up: bool) -> tuple[Slot, float]:
         """One reservation attempt in Redis (or, while Redis is unreachable, in this process alone)."""
         if self._clock() < self._offline_until:
             return self._reserve_locally()
@@ -130,7 +133,7 @@ class SharedLimiter:
         horizon = -1 if urgent else round(self._horizon * MICRO)
         try:
             status, wait = await self._reserve_script(
-                keys=keys, args=[round(self.spacing * MICRO), horizon, round(chat_gap * MICRO)]
+                keys=keys, args=[round(self.spacing * MICRO), horizon, round(chat_gap * MICRO), int(gave_up)]
             )
         except (RedisError, OSError) as exc:
             self._went_offline(exc)
