@@ -216,12 +216,12 @@ async def test_an_urgent_send_goes_ahead_of_a_full_schedule(limiters: Limiters) 
     await queued
 
 
-async def test_limiter_keys_name_a_hash_of_the_token(store: Store, limiters: Limiters) -> None:
-    """The limiter's Redis keys carry a hash of the bot token, never the token itself."""
+async def test_limiter_keys_name_hashes_of_the_token_and_the_chat(store: Store, limiters: Limiters) -> None:
+    """The limiter's Redis keys carry hashes of the bot token and the chat: neither is readable, nor left by /stop."""
     await limiters[0].acquire("telegram:5", 1.0)
     keys = [str(k) for k in await store.redis.keys("*")]
-    assert keys and all(k.startswith("axd:rate:{telegram:") for k in keys)
-    assert not any(DEFAULT_TOKEN in k or DEFAULT_TOKEN.split(":")[1] in k for k in keys)
+    assert len(keys) == 2 and all(k.startswith("axd:rate:{telegram:") for k in keys)
+    assert not any(DEFAULT_TOKEN.split(":")[1] in k or "telegram:5" in k for k in keys)
 
 
 async def test_without_redis_sends_are_paced_by_the_process_alone(caplog: pytest.LogCaptureFixture) -> None:
