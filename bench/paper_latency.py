@@ -4,9 +4,8 @@ The real TelegramAdapter polls a FakeTelegram subclass that timestamps each upda
 it out and each sendMessage request when it arrives (before the fake parses the HTML). The paper is cached
 (Store.put_papers plus one translation through the fake LLM), so no arXiv or LLM request is made. Every
 request comes from its own private chat, so ChatPacer never delays a reply, and requests are spaced 80 ms
-apart: since commit c9445bd a /paper costs two rate-limited calls (sendChatAction "typing", then
-sendMessage), so 12.5 requests a second stay under the adapter's 30/s limiter and only the bot's own work
-is measured.
+apart, well under the 30/s send limit. The reply takes the next free slot of the shared limiter (one Redis
+call, bot/store/limiter.py); the "typing" action takes none, as Telegram does not count chat actions.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ from bot.render.discord_embeds import (
 )
 from bot.render.fields import RATINGS, rating_data, rating_of_data
 from bot.store import Store
+from bot.store.limiter import SharedLimiter, bot_key
 from bot.subscribers import ChatRef, Lang
 from bot.supervisor import Supervisor
 from handlers import texts
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 ADMINS_ONLY = discord.Permissions(administrator=True)  # hides a command from ordinary members of a server
+GLOBAL_MAX_RATE = 50  # requests a second per bot, across every process using its token
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 PRIVILEGED_INTENT_MISSING = (
@@ -324,6 +326,7 @@ class DiscordAdapter:
         self._gateway: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self.gateway_up = False  # between READY (or RESUMED) and the next disconnect
+        self._limiter = SharedLimiter(store.redis, bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content
@@ -454,8 +457,10 @@ class DiscordAdapter:
         incoming = Incoming(ChatRef(PLATFORM, str(channel.id)), str(author.id), text,
                             is_group=in_server, can_manage=may_manage)
         log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
-        replies = await self._commands.handle(incoming, lambda early: self.send(channel.id, render_reply(*early)))
-        await self.send(channel.id, [m for reply in replies for m in render_reply(reply)])
+        replies = await self._commands.handle(
+            incoming, lambda early: self.send(channel.id, render_reply(*early), urgent=True)
+        )
+        await self.send(channel.id, [m for reply in replies for m in render_reply(reply)], urgent=True)
 
     async def _follow_up(self, interaction: Interaction, replies: Sequence[Reply], *, ephemeral: bool) -> None:
         """Send the replies as followups of a deferred interaction (the first fills the "thinking…" message).
@@ -483,11 +488,22 @@ class DiscordAdapter:
         return await self.send(int(chat.chat_id), text_messages(text))
 
     async def send(
-        self, channel_id: int, messages: Sequence[DiscordMessage], *, skip: int = 0, on_sent: OnSent | None = None
+        self,
+        channel_id: int,
+        messages: Sequence[DiscordMessage],
+        *,
+        skip: int = 0,
+        on_sent: OnSent | None = None,
+        urgent: bool = False,
     ) -> SendResult:
-        """Post messages to a channel in order after the first `skip`; unsubscribe it if the bot can't post there."""
+        """Post messages to a channel in order after the first `skip`; unsubscribe it if the bot can't post there.
+
+        Each post waits for a slot of the bot's global rate, shared by every process; `urgent` (an answer to a
+        user's command) goes ahead of queued digests. Interaction answers are not under the global limit.
+        """
         channel = self.client.get_partial_messageable(channel_id)
         for number, message in enumerate(messages[skip:], skip + 1):
+            await self._limiter.acquire(urgent=urgent)
             try:
                 await channel.send(**message_kwargs(message))
             except (discord.NotFound, discord.Forbidden) as exc:

@@ -1,4 +1,8 @@
-"""Space out messages to one chat, as chat platforms require (Telegram: about 1/s per chat, 20/min per group)."""
+"""Space out messages to one chat, as chat platforms require (Telegram: about 1/s per chat, 20/min per group).
+
+This keeps one process's messages to a chat in order and spaced from when each really left; the shared limiter
+(bot/store/limiter.py) keeps the same gap between processes and the bot's overall rate.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ class ChatPacer:
         self._sleep = sleep
         self._next: dict[str, float] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+
+    def interval(self, is_group: bool) -> float:
+        """The least time between two messages to one chat of this kind."""
+        return self._intervals[is_group]
 
     def lock(self, chat_key: str) -> asyncio.Lock:
         """The lock that keeps one chat's messages in order."""

@@ -21,7 +21,6 @@ from telegram import (
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -37,6 +36,7 @@ from bot.models import Digest
 from bot.render.fields import rating_of_data
 from bot.render.telegram_html import ChatMessage, digest_messages, document_messages, paper_messages, text_messages
 from bot.store import Store
+from bot.store.limiter import SharedLimiter, bot_key
 from bot.subscribers import ChatRef, Lang
 from handlers import texts
 from handlers.commands import Commands, Incoming, split_command
@@ -87,15 +87,6 @@ def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
-def smooth_rate_limiter(max_rate: int) -> AIORateLimiter:
-    """At most `max_rate` messages a second overall, spaced evenly with a 2% margin, not in bursts.
-
-    AIORateLimiter(overall_max_rate=30) lets 30 requests through at once and then 30 a second, so up to 59 can
-    leave in one second and Telegram answers 429 (the delivery benchmark saw 229 in 1,500 messages).
-    """
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / (max_rate * 0.98), max_retries=2)
-
-
 class PollingRequest(HTTPXRequest):
     """The getUpdates connection; tells its owner whenever a poll is answered, so a cleared problem is noticed."""
 
@@ -131,6 +122,8 @@ class TelegramAdapter:
         self._commands = commands
         self._store = store
         self._pacer = pacer or ChatPacer()
+        # Messages only: Telegram does not count chat actions, callback answers or reads toward the 30/s.
+        self._limiter = SharedLimiter(store.redis, bot_key(PLATFORM, token.reveal()), max_rate)
         self._started = False
         self._polling = False
         self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once
@@ -139,7 +132,6 @@ class TelegramAdapter:
             ApplicationBuilder()
             .token(token.reveal())
             .base_url(base_url)
-            .rate_limiter(smooth_rate_limiter(max_rate))
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
             .get_updates_request(PollingRequest(self._poll_answered))
             .build()
@@ -220,8 +212,9 @@ class TelegramAdapter:
             typing = asyncio.create_task(self._show_typing(update.effective_chat.id))  # never delays the answer
             self._background.add(typing)
             typing.add_done_callback(self._background.discard)
-        interim = functools.partial(self.send, update.effective_chat.id, is_group=incoming.is_group)
-        await self.send(update.effective_chat.id, await self._commands.handle(incoming, interim), incoming.is_group)
+        interim = functools.partial(self.send, update.effective_chat.id, is_group=incoming.is_group, urgent=True)
+        replies = await self._commands.handle(incoming, interim)
+        await self.send(update.effective_chat.id, replies, incoming.is_group, urgent=True)
 
     async def _show_typing(self, chat_id: int) -> None:
         """Show "typing…" while a slow command (fetching, translating) is prepared; never fail because of it."""
@@ -249,8 +242,8 @@ class TelegramAdapter:
         incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
                             is_group=chat.type != ChatType.PRIVATE)
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
-        interim = functools.partial(self.send, chat.id, is_group=incoming.is_group)
-        await self.send(chat.id, await self._commands.handle(incoming, interim), incoming.is_group)
+        interim = functools.partial(self.send, chat.id, is_group=incoming.is_group, urgent=True)
+        await self.send(chat.id, await self._commands.handle(incoming, interim), incoming.is_group, urgent=True)
 
     async def _rate(self, update: Update, query: CallbackQuery, command: str, paper_id: str) -> None:
         """A 👍/👎 button: rate the paper as /like or /dislike would, and say so in the button's answer."""
@@ -309,14 +302,18 @@ class TelegramAdapter:
         *,
         skip: int = 0,
         on_sent: OnSent | None = None,
+        urgent: bool = False,
     ) -> SendResult:
-        """Send replies to one chat in order and paced, after the first `skip` messages; stop if the chat is gone."""
+        """Send replies to one chat in order and paced, after the first `skip` messages; stop if the chat is gone.
+
+        `urgent` (an answer to the user's own command) takes the bot's next free send slot ahead of queued digests.
+        """
         messages = [m for reply in replies for m in render_reply(reply)]
         chat = chat_ref(chat_id)
         async with self._pacer.lock(chat.key):
             for number, message in enumerate(messages[skip:], skip + 1):
                 await self._pacer.wait_turn(chat.key, is_group)
-                result, chat_id = await self._send_one(chat_id, message)
+                result, chat_id = await self._send_one(chat_id, message, is_group, urgent)
                 if result is not SendResult.SENT:
                     return result
                 self._pacer.sent(chat.key, is_group)
@@ -324,9 +321,12 @@ class TelegramAdapter:
                     await on_sent(number)
         return SendResult.SENT
 
-    async def _send_one(self, chat_id: int, message: ChatMessage) -> tuple[SendResult, int]:
-        """Send one message, honouring RetryAfter, following a group's migration, unsubscribing a blocked chat."""
+    async def _send_one(
+        self, chat_id: int, message: ChatMessage, is_group: bool, urgent: bool
+    ) -> tuple[SendResult, int]:
+        """Send one message in its slot, waiting out RetryAfter, following a migration, unsubscribing a blocked chat."""
         for attempt in range(MAX_SEND_ATTEMPTS):
+            await self._limiter.acquire(chat_ref(chat_id).key, self._pacer.interval(is_group), urgent=urgent)
             try:
                 if message.document is not None:
                     await self.app.bot.send_document(chat_id, InputFile(message.document[1], message.document[0]),
@@ -342,8 +342,8 @@ class TelegramAdapter:
                 return SendResult.SENT, chat_id
             except RetryAfter as exc:
                 delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-                log.warning("telegram chat=%s: flood control, waiting %.0f s", chat_id, delay)
-                await asyncio.sleep(delay)
+                log.warning("telegram chat=%s: flood control, pausing every send of this bot %.0f s", chat_id, delay)
+                await self._limiter.pause(delay)
             except Forbidden as exc:
                 log.warning("telegram chat=%s: cannot send (%s); unsubscribing", chat_id, exc.message)
                 await self._store.delete_subscriber(chat_ref(chat_id))

@@ -16,7 +16,7 @@ from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands
 from handlers.pacing import ChatPacer
-from handlers.replies import DigestReply
+from handlers.replies import DigestReply, TextReply
 from handlers.telegram_bot import TelegramAdapter, render_reply
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
 
@@ -246,3 +246,26 @@ async def test_a_button_the_bot_did_not_make_is_answered(fake_telegram: FakeTele
         await asyncio.sleep(0.05)
     [answer] = fake_telegram.callback_answers
     assert "no longer works" in str(answer.get("text"))
+
+
+async def test_a_command_is_answered_at_once_while_digests_fill_the_schedule(
+    store: Store, service: DigestService
+) -> None:
+    """With 4 s of digests queued, a /paper shows "typing…" and is answered within half a second, not after them."""
+    await service.paper("2402.03478")  # cached, as most /paper answers are
+    async with FakeTelegram(enforce_limits=True) as telegram:
+        adapter = TelegramAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), telegram.base_url)
+        await adapter.start()
+        try:
+            digests = asyncio.gather(*(adapter.send(1000 + n, [TextReply(f"digest {n}")]) for n in range(110)))
+            await telegram.wait_for_sent(15)
+            asked = telegram.clock()
+            telegram.user_sends(USER, "/paper 2402.03478")
+            [answer] = await telegram.wait_for_sent_to(USER, 1)
+            assert len(telegram.sent) < 80, "the answer came before most queued digests"
+            await digests
+        finally:
+            await adapter.stop()
+    assert answer["sent_at"] - asked < 0.5
+    assert (USER, "typing") in telegram.chat_actions
+    assert telegram.limit_violations == []

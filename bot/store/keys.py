@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from bot.subscribers import ChatRef
 
 PREFIX = "axd:"
@@ -39,6 +41,24 @@ def subscriber_key(chat: ChatRef) -> str:
 def listing_key(categories: tuple[str, ...] | list[str]) -> str:
     """The key of a recently fetched listing for this set of categories."""
     return LISTING_KEY.format(categories="+".join(sorted(categories)))
+
+
+# The send-rate limiter shared by every process using one bot token. `{bot}` is a hash of the platform and token
+# (never the token); the braces make a Redis Cluster hash tag, so one script may touch both keys. A chat's key
+# is named by a hash too: it holds only when the chat may get its next message and expires seconds later, so
+# nothing named after a chat outlives its /stop.
+RATE_SLOT_KEY = PREFIX + "rate:{{{bot}}}:next"  # the bot's next free send slot, µs since the epoch
+RATE_CHAT_KEY = PREFIX + "rate:{{{bot}}}:chat:{chat}"  # the earliest next send to one chat, µs since the epoch
+
+
+def rate_slot_key(bot: str) -> str:
+    """The key holding a bot's next free send slot."""
+    return RATE_SLOT_KEY.format(bot=bot)
+
+
+def rate_chat_key(bot: str, chat: str) -> str:
+    """The key holding when a bot may next send to one chat (named by a hash of the chat's key)."""
+    return RATE_CHAT_KEY.format(bot=bot, chat=hashlib.sha256(chat.encode()).hexdigest()[:16])
 
 
 # The delivery engine: announcement days, when each chat is due, the queue and its idempotency records.

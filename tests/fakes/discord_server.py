@@ -198,6 +198,7 @@ class FakeDiscord(LoopbackServer):
         self.close_gateway_with: int | None = None
         self.identified: list[dict[str, Any]] = []
         self._sockets: set[web.WebSocketResponse] = set()
+        self.posted_at: list[float] = []  # when each channel message request arrived (time.monotonic)
 
     # ----------------------------------------------------------------- lifecycle and routes
 
@@ -276,6 +277,15 @@ class FakeDiscord(LoopbackServer):
     def server_channel(self, channel_id: int, guild_id: int) -> None:
         """Declare a channel to be in a server, so messages posted there carry its guild_id."""
         self.guild_of[channel_id] = guild_id
+
+    def busiest_second(self) -> int:
+        """The most channel message requests that arrived within any one second (Discord allows 50 a bot)."""
+        times, most, first = sorted(self.posted_at), 0, 0
+        for last, at in enumerate(times):
+            while times[first] <= at - 1.0:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
 
     def rate_limit(self, channel_id: int, retry_after: float = 0.2, times: int = 1) -> None:
         """Answer the next `times` messages to this channel with a 429 asking to wait `retry_after` seconds."""
@@ -502,6 +512,7 @@ class FakeDiscord(LoopbackServer):
         """POST /channels/{id}/messages: scripted failures and 429s first, then limits, then the message."""
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        self.posted_at.append(time.monotonic())
         channel_id = int(request.match_info["channel"])
         if channel_id in self._failures:
             status, code = self._failures[channel_id]

@@ -398,6 +398,7 @@ class FakeTelegram(LoopbackServer):
         self.documents: list[dict[str, Any]] = []  # sendDocument calls: chat_id, filename, data, caption
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.limit_violations: list[LimitViolation] = []
+        self.rate_limited = 0  # 429s answered for breaking a limit (enforce_limits), not the scripted ones
         self.webhook_deleted = 0
         self._closing = False
         self._updates: list[dict[str, Any]] = []
@@ -860,6 +861,7 @@ class FakeTelegram(LoopbackServer):
         for kind, count, _ in broken:
             self.limit_violations.append(LimitViolation(kind=kind, chat_id=chat_id, at=now, count=count))
         if broken and self.enforce_limits:
+            self.rate_limited += 1
             seconds = max(1, math.ceil(max(wait for _, _, wait in broken)))
             raise _ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
         per_chat.append(now)
