@@ -29,6 +29,7 @@ from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState
 from bot.store.limiter import HORIZON_SECONDS, LATE_SECONDS, SharedLimiter, bot_key
+from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef, Lang, Subscriber
 from handlers.commands import Commands
 from handlers.discord_bot import DiscordAdapter
@@ -76,11 +77,13 @@ def _chats() -> list[tuple[ChatRef, int]]:
 
 
 async def _queue(store: Store, chats: list[tuple[ChatRef, int]]) -> None:
-    """Subscribe every chat to the topic that gives its digest size, make the day ready, queue the deliveries."""
+    """Subscribe every chat (`/limit all`) to the topic that gives its digest size, make the day ready, queue them."""
     state = DeliveryState(store.redis)
     await state.ensure_group()
+    ratings = RatingStore(store.redis)
     for chat, size in chats:
         await store.save_subscriber(Subscriber(chat, (parse_filter(TOPICS[size]),), time(9), "Asia/Shanghai", Lang.EN))
+        await ratings.set_field(chat, "limit", "all")
     await state.save_day(DAY, _listing())
     for chat, _ in chats:
         await state.enqueue(chat, DAY.isoformat(), 0)  # unless `run`'s scheduler, seeing the new chats, queued it
