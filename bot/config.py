@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field, PositiveInt, SecretStr, ValidationError, model_validator
-from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.calendar import parse_holidays
@@ -190,12 +189,12 @@ def _data_dir(values: Mapping[str, Any]) -> Path:
 SECRETS = {"redis_url", "telegram_bot_token", "discord_bot_token", "llm_api_key"}
 
 
-def _problem(error: ErrorDetails) -> str:
+def _problem(error: Mapping[str, Any]) -> str:
     """One bad setting in words: the variable, what is wrong, and the value unless it is secret.
 
     Our own validators' messages (value errors) say all, showing no secret; pydantic's get the value added.
     """
-    reason = error["msg"].removeprefix("Value error, ")
+    reason = str(error["msg"]).removeprefix("Value error, ")
     if not error["loc"]:
         return reason
     field = str(error["loc"][0])
