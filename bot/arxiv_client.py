@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import arxiv
 import httpx
@@ -26,35 +26,16 @@ from bot.arxiv_source import ArxivId, paper_from_result, parse_rss
 from bot.arxiv_throttle import LISTING, LOOKUP, PriorityThrottle
 from bot.errors import FeedParseError, PaperNotFound, SourceUnavailable
 from bot.models import Listing, Paper
+from bot.retrying import Retryable, RetryPolicy, Sleep, retry_after
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 CATEGORY = re.compile(r"^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[A-Za-z]+)*)?$")
 ATOM_FEED = re.compile(rb"<feed\b[^>]*http://www\.w3\.org/2005/Atom")
-MAX_RETRY_AFTER = 300.0
 API_TIMEOUT = 30.0
 MAX_BATCH = 50  # ids per API request: one page of results, a URL well under any length limit
 RECENT_SECONDS = 600.0  # a looked-up paper is answered again from memory this long
 RECENT_MAX = 10_000
-
-
-class _Retryable(Exception):
-    """A failure worth another attempt (429, 5xx, transport error), with the server's Retry-After."""
-
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """A numeric Retry-After header in seconds (capped), or None."""
-    try:
-        seconds = float(response.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-    return min(seconds, MAX_RETRY_AFTER) if seconds >= 0 else None
 
 
 def _check_category(category: str) -> str:
@@ -67,22 +48,6 @@ def _check_category(category: str) -> str:
 def _retryable_status(status: int) -> bool:
     """Whether an HTTP status is worth another attempt (429 and every 5xx)."""
     return status == 429 or status >= 500
-
-
-class _Backoff:
-    """How long to wait after a failed attempt: the server's Retry-After if given, else doubling pauses."""
-
-    def __init__(self, max_attempts: int, base: float) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        self.max_attempts = max_attempts
-        self._base = base
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait after failed attempt number `attempt`."""
-        if retry_after is not None:
-            return retry_after
-        return float(self._base * 2 ** (attempt - 1))
 
 
 class _ApiSession:
@@ -108,16 +73,16 @@ class _ApiSession:
             session.request = request
 
     def lookup(self, ids: Sequence[str]) -> list[Any]:
-        """Ask the API for these ids in one request (blocking); the Results it knows, _Retryable or errors."""
+        """Ask the API for these ids in one request (blocking); the Results it knows, Retryable or errors."""
         self._last_body = b""
         try:
             results = list(self._client.results(arxiv.Search(id_list=list(ids), max_results=len(ids))))
         except arxiv.HTTPError as exc:
             if _retryable_status(exc.status):
-                raise _Retryable(f"HTTP {exc.status}") from None
+                raise Retryable(f"HTTP {exc.status}") from None
             raise SourceUnavailable(f"arXiv API answered HTTP {exc.status} for {', '.join(ids)}") from None
         except (arxiv.UnexpectedEmptyPageError, requests.RequestException) as exc:
-            raise _Retryable(type(exc).__name__) from None
+            raise Retryable(type(exc).__name__) from None
         if len(results) < len(ids) and self._last_body and not ATOM_FEED.search(self._last_body):
             raise FeedParseError(f"arXiv API sent something other than an Atom feed for {', '.join(ids)}")
         return results
@@ -148,12 +113,12 @@ class PaperLookups:
         self,
         api: _ApiSession,
         throttle: PriorityThrottle,
-        backoff: _Backoff,
-        sleep: Callable[[float], Awaitable[None]],
+        policy: RetryPolicy,
+        sleep: Sleep,
     ) -> None:
         self._api = api
         self._throttle = throttle
-        self._backoff = backoff
+        self._policy = policy
         self._sleep = sleep
         self._answers: dict[str, asyncio.Future[Paper]] = {}  # by versioned id, until answered
         self._queue: dict[str, ArxivId] = {}  # asked for, not answered yet, in order
@@ -184,7 +149,7 @@ class PaperLookups:
             batch = list(self._queue.values())[:MAX_BATCH]
             try:
                 papers = await self._request(batch)
-            except _Retryable as failure:
+            except Retryable as failure:
                 await self._retry_later(batch, failure)
                 continue
             except SourceUnavailable as error:
@@ -198,25 +163,25 @@ class PaperLookups:
             self.requests += 1
             try:
                 results = await asyncio.to_thread(self._api.lookup, [wanted.versioned for wanted in batch])
-            except (_Retryable, SourceUnavailable):
+            except (Retryable, SourceUnavailable):
                 raise
             except Exception as exc:
                 log.exception("arXiv API lookup failed")
                 raise SourceUnavailable(f"arXiv API lookup failed: {type(exc).__name__}") from None
         return [paper_from_result(result) for result in results]
 
-    async def _retry_later(self, batch: Sequence[ArxivId], failure: _Retryable) -> None:
+    async def _retry_later(self, batch: Sequence[ArxivId], failure: Retryable) -> None:
         """Count a failed attempt for the batch, give up on ids out of attempts, and wait before the next one."""
         for wanted in batch:
             self._attempts[wanted.versioned] = self._attempts.get(wanted.versioned, 0) + 1
         attempts = max(self._attempts[wanted.versioned] for wanted in batch)
         log.info("arXiv API attempt %d for %d ids failed: %s", attempts, len(batch), failure.reason)
-        most = self._backoff.max_attempts
+        most = self._policy.max_attempts
         error = SourceUnavailable(f"arXiv API unavailable: {failure.reason} after {most} attempts")
         spent = [wanted for wanted in batch if self._attempts[wanted.versioned] >= most]
         self._settle({wanted.versioned: error for wanted in spent})
         if self._queue:
-            await self._sleep(self._backoff.delay(attempts, failure.retry_after))
+            await self._sleep(self._policy.delay(attempts, failure.retry_after))
 
     def _settle(self, outcomes: dict[str, Paper | Exception]) -> None:
         """Answer every waiter of these ids with its paper or error and forget the ids."""
@@ -231,7 +196,6 @@ class PaperLookups:
                 answer.set_result(result)
             else:
                 answer.set_exception(result)
-
 
     def _remember(self, key: str, paper: Paper) -> None:
         """Keep an answer for RECENT_SECONDS, forgetting the oldest when there are too many."""
@@ -252,14 +216,14 @@ class ArxivClient:
         min_interval: float = 3.0,
         max_attempts: int = 4,
         backoff: float = 2.0,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._http = http
         self._rss_url = rss_url.rstrip("/")
-        self._backoff = _Backoff(max_attempts, backoff)
+        self._policy = RetryPolicy(max_attempts, backoff)
         self._sleep = sleep
         self._throttle = PriorityThrottle(min_interval, sleep)
-        self._lookups = PaperLookups(_ApiSession(f"{api_url}?{{}}"), self._throttle, self._backoff, sleep)
+        self._lookups = PaperLookups(_ApiSession(f"{api_url}?{{}}"), self._throttle, self._policy, sleep)
 
     @property
     def api_requests(self) -> int:
@@ -281,28 +245,29 @@ class ArxivClient:
         return await self._lookups.fetch(arxiv_id)
 
     async def _get_rss(self, joined: str) -> bytes:
-        """One RSS request: the body on 2xx, _Retryable on 429/5xx/transport errors, else SourceUnavailable."""
+        """One RSS request: the body on 2xx, Retryable on 429/5xx/transport errors, else SourceUnavailable."""
         try:
             response = await self._http.get(f"{self._rss_url}/{joined}", follow_redirects=True)
         except httpx.TransportError as exc:
-            raise _Retryable(type(exc).__name__) from None
+            raise Retryable(type(exc).__name__) from None
         if _retryable_status(response.status_code):
-            raise _Retryable(f"HTTP {response.status_code}", _retry_after(response))
+            raise Retryable(f"HTTP {response.status_code}", retry_after(response))
         if not response.is_success:
             raise SourceUnavailable(f"arXiv RSS answered HTTP {response.status_code} for {joined}")
         return response.content
 
-    async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        """Run `attempt` through the throttle (first in line), retrying _Retryable failures with backoff."""
-        failure = _Retryable("no attempt made")
-        attempts = self._backoff.max_attempts
-        for number in range(1, attempts + 1):
-            try:
-                async with self._throttle.slot(LISTING):
-                    return await attempt()
-            except _Retryable as exc:
-                failure = exc
-                log.info("%s attempt %d failed: %s", what, number, exc.reason)
-            if number < attempts:
-                await self._sleep(self._backoff.delay(number, failure.retry_after))
-        raise SourceUnavailable(f"{what} unavailable: {failure.reason} after {attempts} attempts")
+    async def _with_retries(self, what: str, attempt: Callable[[], Awaitable[bytes]]) -> bytes:
+        """Run `attempt` through the throttle (first in line), retrying Retryable failures by the policy."""
+        try:
+            async for trial in self._policy.retrying(self._sleep):
+                with trial:
+                    try:
+                        async with self._throttle.slot(LISTING):
+                            return await attempt()
+                    except Retryable as failure:
+                        log.info("%s attempt %d failed: %s", what, trial.retry_state.attempt_number, failure.reason)
+                        raise
+        except Retryable as failure:
+            most = self._policy.max_attempts
+            raise SourceUnavailable(f"{what} unavailable: {failure.reason} after {most} attempts") from None
+        raise AssertionError("unreachable: tenacity returns or raises")

@@ -9,6 +9,8 @@ DigestError
 ├── TranslationError       the LLM failed or answered something unusable (carries the status)
 ├── InvalidFilter          a topic filter that cannot be parsed
 ├── InvalidDigestJson      a digest JSON document that does not follow the documented form
+├── InvalidSetting         a chat command's argument (/time, /lang, ...) that cannot be used (in Chinese and English)
+├── InvalidTransferFile    an import file that is not a subscribers export
 └── StoreUnavailable       Redis could not be reached or started
 """
 
@@ -53,6 +55,14 @@ class InvalidFilter(DigestError):
 
 class InvalidDigestJson(DigestError):
     """A digest JSON document that does not follow the documented form."""
+
+
+class InvalidSetting(DigestError):
+    """A /time, /lang or similar argument that cannot be used; its message is in Chinese and English."""
+
+
+class InvalidTransferFile(DigestError):
+    """An import file that is not a subscribers export."""
 
 
 class StoreUnavailable(DigestError):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from bot.clock import Clock, utc_now
 from bot.errors import StoreUnavailable
@@ -18,28 +21,48 @@ from bot.store.stats import Stats, StatsSnapshot
 PREFIX = "arxiv_digest_"
 
 
-def _metric(name: str, kind: str, doc: str, samples: Mapping[str, float]) -> list[str]:
-    """One metric in Prometheus' text format; samples map a label string ('' for none) to a value."""
-    lines = [f"# HELP {PREFIX}{name} {doc}", f"# TYPE {PREFIX}{name} {kind}"]
-    lines += [f"{PREFIX}{name}{labels} {value:g}" for labels, value in samples.items()]
-    return lines
+class SharedCounters(Collector):
+    """The counters every process keeps in Redis, as read for one scrape, in Prometheus' terms."""
+
+    def __init__(self, snap: StatsSnapshot, queue_depth: int) -> None:
+        self._snap = snap
+        self._queue_depth = queue_depth
+
+    def collect(self) -> Iterator[Metric]:
+        """One metric family per counter; a labelled family without samples shows a single 0."""
+        snap = self._snap
+        yield _labelled(GaugeMetricFamily, "subscribers", "Subscribed chats by platform.", "platform", snap.subscribers)
+        yield CounterMetricFamily(f"{PREFIX}digests_sent_total", "Digests delivered.", value=snap.sent_total)
+        yield _labelled(
+            CounterMetricFamily, "send_failures_total", "Deliveries that failed, by reason.", "reason", snap.failures
+        )
+        yield CounterMetricFamily(f"{PREFIX}llm_calls_total", "Requests made to the LLM.", value=snap.llm_calls_total)
+        yield CounterMetricFamily(
+            f"{PREFIX}llm_tokens_total", "Tokens the LLM reported using.", value=snap.llm_tokens_total
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}arxiv_fetch_seconds", "Duration of the last fetch of arXiv's listing.", value=snap.fetch_seconds
+        )
+        yield GaugeMetricFamily(f"{PREFIX}queue_depth", "Deliveries queued or in progress.", value=self._queue_depth)
 
 
-def render_metrics(snap: StatsSnapshot, queue_depth: int) -> str:
-    """The counters in Prometheus' text exposition format."""
-    lines = [
-        *_metric("subscribers", "gauge", "Subscribed chats by platform.",
-                 {f'{{platform="{p}"}}': n for p, n in sorted(snap.subscribers.items())} or {"": 0}),
-        *_metric("digests_sent_total", "counter", "Digests delivered.", {"": snap.sent_total}),
-        *_metric("send_failures_total", "counter", "Deliveries that failed, by reason.",
-                 {f'{{reason="{r}"}}': n for r, n in sorted(snap.failures.items())} or {"": 0}),
-        *_metric("llm_calls_total", "counter", "Requests made to the LLM.", {"": snap.llm_calls_total}),
-        *_metric("llm_tokens_total", "counter", "Tokens the LLM reported using.", {"": snap.llm_tokens_total}),
-        *_metric("arxiv_fetch_seconds", "gauge", "Duration of the last fetch of arXiv's listing.",
-                 {"": snap.fetch_seconds}),
-        *_metric("queue_depth", "gauge", "Deliveries queued or in progress.", {"": queue_depth}),
-    ]
-    return "\n".join(lines) + "\n"
+def _labelled(
+    family: type[GaugeMetricFamily | CounterMetricFamily], name: str, doc: str, label: str, counts: Mapping[str, int]
+) -> Metric:
+    """A metric with one sample per label value, or a lone 0 when there are none yet."""
+    if not counts:
+        return family(PREFIX + name, doc, value=0)
+    metric = family(PREFIX + name, doc, labels=[label])
+    for value, count in sorted(counts.items()):
+        metric.add_metric([value], count)
+    return metric
+
+
+def render_metrics(snap: StatsSnapshot, queue_depth: int) -> bytes:
+    """The counters in Prometheus' text exposition format, by prometheus_client's registry."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SharedCounters(snap, queue_depth))
+    return generate_latest(registry)
 
 
 @dataclass
@@ -75,7 +98,7 @@ class Health:
         client = self.store.redis
         snap = await Stats(client).snapshot(self.clock().date())
         depth = await DeliveryState(client).queue_depth()
-        return web.Response(text=render_metrics(snap, depth), content_type="text/plain", charset="utf-8")
+        return web.Response(body=render_metrics(snap, depth), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def start_health_server(health: Health, host: str, port: int) -> web.AppRunner:

@@ -52,7 +52,7 @@ async def redis_store(settings: Settings) -> AsyncIterator[Store]:
 
     The bot's own server is detached: it keeps running for the other processes when this one exits.
     """
-    url = settings.redis_url
+    url = settings.redis_url.reveal() if settings.redis_url is not None else None
     if url is None:
         try:
             url = ensure_local_redis(settings.data_dir)

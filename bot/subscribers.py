@@ -8,7 +8,7 @@ from datetime import time
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.errors import DigestError
+from bot.errors import InvalidSetting
 from bot.filters import Filter
 
 DEFAULT_TIME = time(9, 0)
@@ -25,10 +25,6 @@ class Lang(Enum):
     ZH = "zh"
     EN = "en"
     BOTH = "both"
-
-
-class InvalidSetting(DigestError):
-    """A /time, /lang or similar argument that cannot be used; its message is in Chinese and English."""
 
 
 @dataclass(frozen=True)

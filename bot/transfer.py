@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.errors import DigestError
+from bot.errors import DigestError, InvalidTransferFile
 from bot.filters import parse_filter
 from bot.store import Store
 from bot.store.ratings import RatingStore
@@ -13,10 +13,6 @@ from bot.subscribers import ChatRef, Subscriber, parse_lang, parse_time, parse_t
 
 FORMAT = "arxiv-digest/subscribers"
 VERSION = 1
-
-
-class InvalidTransferFile(DigestError):
-    """An import file that is not a subscribers export."""
 
 
 def subscriber_to_json(sub: Subscriber) -> dict[str, Any]:

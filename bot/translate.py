@@ -24,9 +24,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -36,6 +35,7 @@ from bot.clock import Clock, utc_now
 from bot.config import LLMSettings
 from bot.errors import TranslationError
 from bot.models import Paper, Translation
+from bot.retrying import Retryable, RetryPolicy, Sleep, retry_after
 from bot.store import Store, translation_key
 from bot.store.stats import Stats
 
@@ -45,8 +45,6 @@ ANSWER_KEYS = ("title_zh", "tldr_zh", "abstract_zh", "tldr_en")
 REQUIRED_KEYS = ("title_zh", "tldr_zh", "abstract_zh")
 TEMPERATURE = 0.2
 BACKOFF_BASE_SECONDS = 1.0
-BACKOFF_MAX_SECONDS = 30.0
-RETRY_AFTER_MAX_SECONDS = 300.0
 REASON_MAX_CHARS = 200
 FAILURE_TTL_SECONDS = 3600  # a failed paper is not asked for again (and billed again) for this long
 MAX_SANE_TOKENS = 10_000_000  # a token count reported above this (or below 1) is a server bug, not usage
@@ -79,7 +77,7 @@ class GaveUp(TranslationError):
         self.billed = billed
 
 
-class _AttemptFailed(Exception):
+class _AttemptFailed(Retryable):
     """One attempt failed: why, with which HTTP status, whether another may help, after how long, and if billed."""
 
     def __init__(
@@ -91,11 +89,9 @@ class _AttemptFailed(Exception):
         delay: float | None = None,
         billed: bool = True,
     ):
-        super().__init__(reason)
-        self.reason = reason
+        super().__init__(reason, delay)
         self.status = status
         self.retry = retry
-        self.delay = delay
         self.billed = billed
 
     def to_error(self, attempts: int) -> GaveUp:
@@ -153,22 +149,6 @@ def validate_answer(data: object) -> Translation:
     if empty:
         raise TranslationError(f"the LLM's answer has an empty {', '.join(empty)}")
     return Translation(**values)
-
-
-def backoff_delay(attempt: int) -> float:
-    """Seconds to wait after failed attempt number `attempt` (1, 2, 4, ... capped)."""
-    return float(min(BACKOFF_BASE_SECONDS * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS))
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """The Retry-After header in seconds (capped), or None when absent or not a number of seconds."""
-    try:
-        seconds = float(response.headers.get("retry-after", ""))
-    except ValueError:
-        return None
-    if not math.isfinite(seconds) or seconds < 0:
-        return None
-    return min(seconds, RETRY_AFTER_MAX_SECONDS)
 
 
 def _one_line(text: str, secret: str) -> str:
@@ -230,7 +210,7 @@ class Translator:
         stats: Stats | None = None,
         clock: Clock = utc_now,
         failure_ttl: int = FAILURE_TTL_SECONDS,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._http = http
         self._settings = settings
@@ -243,6 +223,7 @@ class Translator:
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
         self._timeout = httpx.Timeout(settings.timeout)
         self._semaphore = asyncio.Semaphore(max(1, settings.concurrency))
+        self._policy = RetryPolicy(max(1, settings.max_attempts), BACKOFF_BASE_SECONDS)
         self._in_flight: dict[str, asyncio.Task[Translation]] = {}
         self._response_format = True
         self.calls = 0
@@ -328,24 +309,26 @@ class Translator:
         return translation
 
     async def _call(self, paper: Paper) -> Translation:
-        """Ask the LLM within the concurrency bound, retrying failures with backoff."""
-        attempts = max(1, self._settings.max_attempts)
+        """Ask the LLM within the concurrency bound, retrying failures by the retry policy."""
+        attempts = self._policy.max_attempts
         async with self._semaphore:
-            for attempt in range(1, attempts + 1):
-                try:
-                    return await self._attempt(paper)
-                except _AttemptFailed as failure:
-                    logger.warning(
-                        "translation of %s failed (attempt %d of %d): %s",
-                        paper.versioned_id,
-                        attempt,
-                        attempts,
-                        failure.reason,
-                    )
-                    if not failure.retry or attempt == attempts:
-                        raise failure.to_error(attempt) from None
-                    await self._sleep(failure.delay if failure.delay is not None else backoff_delay(attempt))
-        raise AssertionError("unreachable: the loop returns or raises")
+            async for trial in self._policy.retrying(self._sleep):
+                with trial:
+                    try:
+                        return await self._attempt(paper)
+                    except _AttemptFailed as failure:
+                        number = trial.retry_state.attempt_number
+                        logger.warning(
+                            "translation of %s failed (attempt %d of %d): %s",
+                            paper.versioned_id,
+                            number,
+                            attempts,
+                            failure.reason,
+                        )
+                        if not failure.retry or number == attempts:
+                            raise failure.to_error(number) from None
+                        raise
+        raise AssertionError("unreachable: tenacity returns or raises")
 
     async def _attempt(self, paper: Paper) -> Translation:
         """One attempt: a request (repeated once without response_format if the server refuses it)."""
@@ -407,7 +390,7 @@ class Translator:
             raise _AttemptFailed(f"the LLM server rejected the API key (HTTP {status})", status, retry=False)
         if status == 429:
             raise _AttemptFailed(
-                "the LLM server's rate limit was hit (HTTP 429)", status, delay=_retry_after(response), billed=False
+                "the LLM server's rate limit was hit (HTTP 429)", status, delay=retry_after(response), billed=False
             )
         if status == 408 or status >= 500:
             raise _AttemptFailed(f"the LLM server failed (HTTP {status})", status, billed=False)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from bot.arxiv_source import parse_arxiv_id
-from bot.errors import DigestError, InvalidArxivId, InvalidFilter, PaperNotFound, SourceUnavailable
+from bot.errors import DigestError, InvalidArxivId, InvalidFilter, InvalidSetting, PaperNotFound, SourceUnavailable
 from bot.filters import Filter, parse_filter
 from bot.ranking.arrange import MAX_INTEREST, MAX_LIMIT, Preferences
 from bot.ranking.model import DISLIKE, LIKE
@@ -21,7 +21,6 @@ from bot.store.delivery import DeliveryState
 from bot.store.stats import Stats
 from bot.subscribers import (
     ChatRef,
-    InvalidSetting,
     Subscriber,
     parse_lang,
     parse_time,

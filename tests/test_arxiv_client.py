@@ -99,6 +99,16 @@ async def test_persistent_429_gives_source_unavailable(
     assert sleep.calls == [2.0, 4.0, 8.0]
 
 
+async def test_backoff_is_capped_like_the_llm_s(http: httpx.AsyncClient, arxiv_server: FakeArxiv) -> None:
+    """With more attempts allowed, the doubling pauses stop growing at the shared cap of 30 s."""
+    sleep = RecordingSleep()
+    client = ArxivClient(http, rss_url=arxiv_server.rss_url, min_interval=0, max_attempts=6, sleep=sleep)
+    arxiv_server.always_rss(Canned(503))
+    with pytest.raises(SourceUnavailable, match="after 6 attempts"):
+        await client.fetch_listing(["cs.LG"])
+    assert sleep.calls == [2.0, 4.0, 8.0, 16.0, 30.0]
+
+
 async def test_a_404_is_not_retried(client: ArxivClient, arxiv_server: FakeArxiv) -> None:
     """An unknown feed answers 404 once and gives SourceUnavailable naming the status."""
     with pytest.raises(SourceUnavailable, match=r"HTTP 404 for cs\.XX"):

@@ -56,7 +56,7 @@ def test_secrets_never_show_in_repr_or_errors() -> None:
     settings = settings_from_mapping({**env, "TELEGRAM_BOT_TOKEN": "123:ABC"})
     assert "sk-very-secret" not in repr(settings)
     assert "123:ABC" not in repr(settings)
-    assert str(Secret("x")) == "Secret('********')"
+    assert "xyzzy" not in f"{Secret('xyzzy')} {Secret('xyzzy')!r}"
 
 
 def test_redis_url_error_hides_the_password() -> None:
@@ -90,3 +90,25 @@ def test_discord_message_content_flag_rejects_nonsense() -> None:
     """A value that is neither yes nor no is named in the error."""
     with pytest.raises(ConfigError, match="DISCORD_MESSAGE_CONTENT"):
         settings_from_mapping({"DISCORD_MESSAGE_CONTENT": "maybe"})
+
+
+def test_every_bad_setting_is_named_in_one_error() -> None:
+    """Several malformed settings are all named in one error, so the operator fixes them in one go."""
+    with pytest.raises(ConfigError) as info:
+        settings_from_mapping({"LOG_LEVEL": "LOUD", "METRICS_PORT": "0", "TELEGRAM_MAX_RATE": "fast"})
+    message = str(info.value)
+    assert all(name in message for name in ("LOG_LEVEL", "METRICS_PORT", "TELEGRAM_MAX_RATE")), message
+    assert "\n" not in message
+
+
+def test_redis_password_never_shows_in_the_settings() -> None:
+    """The password in REDIS_URL prints as stars with the rest of the settings, and is still used as given."""
+    settings = settings_from_mapping({"REDIS_URL": "redis://:hunter2@db:6379/0"})
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    assert settings.redis_url is not None and settings.redis_url.reveal() == "redis://:hunter2@db:6379/0"
+
+
+def test_blank_values_count_as_unset() -> None:
+    """A variable set to spaces keeps its default, as an empty one does."""
+    settings = settings_from_mapping({"TELEGRAM_MAX_RATE": "  ", "LOG_LEVEL": "", "TELEGRAM_BOT_TOKEN": " "})
+    assert (settings.telegram_max_rate, settings.log_level, settings.telegram_bot_token) == (30, "INFO", None)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import InvalidTransferFile
 from bot.filters import parse_filter
 from bot.redis_server import RedisServer
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang, Subscriber
-from bot.transfer import InvalidTransferFile, export_subscribers, import_subscribers
+from bot.transfer import export_subscribers, import_subscribers
 from tests.cli_runner import base_env, run_cli
 
 SUBS = [
