@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
+from bot.local_redis import stop_local_redis
 from tests.cli_runner import base_env, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,10 @@ async def test_the_systemd_unit_works_with_the_example_settings_copied(tmp_path:
     hidden_home.write_text("")  # nothing can be created under it, as with ProtectHome=true
     env = base_env(hidden_home, **_systemd_environment(unit, (ROOT / "deploy" / ".env.example").read_text()))
     env["STATE_DIRECTORY"] = str(state)  # what systemd sets for StateDirectory=
-    run = await run_cli(["export"], env, tmp_path)
+    try:
+        run = await run_cli(["export"], env, tmp_path)
+    finally:
+        stop_local_redis(state)  # the bot's own Redis outlives the command: stop it with the test
     assert run.code == 0, run.err
     assert (state / "redis").is_dir()
 
