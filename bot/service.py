@@ -211,12 +211,11 @@ class DigestService:
         """Digest items from the translation cache only (a paper missing there is shown in English, marked)."""
         if self.translator is None:
             return [DigestItem(p, None, TranslationStatus.OFF) for p in papers]
-        items = []
-        for paper in papers:
-            cached = await self.translator.cached(paper)
-            status = TranslationStatus.OK if cached is not None else TranslationStatus.FAILED
-            items.append(DigestItem(paper, cached, status))
-        return items
+        cached = await self.translator.cached_many(papers)
+        return [
+            DigestItem(paper, tr, TranslationStatus.OK if tr is not None else TranslationStatus.FAILED)
+            for paper, tr in zip(papers, cached, strict=True)
+        ]
 
     async def paper(self, text: str) -> DigestItem:
         """One paper's bilingual abstract from an id or URL as a user typed it (no budget, no time bound)."""

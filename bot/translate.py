@@ -238,6 +238,10 @@ class Translator:
         """The cached translation of this paper version, without asking the LLM."""
         return await self._store.get_translation(self.model, paper.versioned_id)
 
+    async def cached_many(self, papers: Sequence[Paper]) -> list[Translation | None]:
+        """The cached translations of these papers in one round trip, without asking the LLM."""
+        return await self._store.get_translations(self.model, [p.versioned_id for p in papers])
+
     def saturated(self) -> bool:
         """True while translations fill every LLM slot: a new one would have to queue."""
         return len(self._in_flight) >= max(1, self._settings.concurrency)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -100,13 +100,14 @@ class Store:
 
     async def get_translation(self, model: str, versioned_id: str) -> Translation | None:
         """Return the cached translation of this paper version by this model, if any."""
-        raw = await self._redis.get(translation_key(model, versioned_id))
-        if raw is None:
-            return None
-        try:
-            return Translation(**json.loads(raw))
-        except (TypeError, ValueError):
-            return None
+        return _translation_from(await self._redis.get(translation_key(model, versioned_id)))
+
+    async def get_translations(self, model: str, versioned_ids: Sequence[str]) -> list[Translation | None]:
+        """The cached translations of these paper versions, in one round trip (None where there is none)."""
+        if not versioned_ids:
+            return []
+        raws = await self._redis.mget([translation_key(model, vid) for vid in versioned_ids])
+        return [_translation_from(raw) for raw in raws]
 
     async def put_translation(self, model: str, versioned_id: str, translation: Translation) -> None:
         """Cache a translation; it never expires (a paper version's text never changes)."""
@@ -279,3 +280,13 @@ def _read_rows(chats: list[ChatRef], rows: list[Any]) -> list[tuple[ChatRef, Sub
 def _encode_papers(papers: list[Paper] | tuple[Paper, ...]) -> list[tuple[str, str]]:
     """Each paper's id and stored JSON form."""
     return [(paper.arxiv_id, json.dumps(paper_to_dict(paper), ensure_ascii=False)) for paper in papers]
+
+
+def _translation_from(raw: bytes | str | None) -> Translation | None:
+    """A cached translation read back, or None when absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        return Translation(**json.loads(raw))
+    except (TypeError, ValueError):
+        return None
