@@ -12,6 +12,7 @@ from datetime import datetime
 from bench import (
     delivery,
     delivery_workers,
+    flood,
     matching,
     paper_during_match,
     paper_latency,
@@ -31,10 +32,11 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "delivery_workers": delivery_workers.run,
     "paper": paper_latency.run,
     "paper-load": paper_load.run,
+    "flood": flood.run,
     "paper_during_match": paper_during_match.run,
     "ranking": ranking.run,
 }
-TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "paper", "paper-load", "paper_during_match"})
+TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "flood", "paper", "paper-load", "paper_during_match"})
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
