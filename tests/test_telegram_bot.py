@@ -153,11 +153,22 @@ async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, adapt
     assert all(later - earlier >= 0.1 for earlier, later in itertools.pairwise(times)), "arrival jitter only"
 
 
-async def test_retry_after_is_honoured(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
-    """A 429 with retry_after is waited out and the message still arrives, once."""
-    fake_telegram.retry_after(1, times=1)
-    assert await adapter.send(USER, [DigestReply(Digest((_item(_paper(1)),)), Lang.ZH, "h")]) is SendResult.SENT
-    assert len(fake_telegram.sent_to(USER)) == 1
+async def test_retry_after_pauses_every_send_of_the_bot(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """A 429 with retry_after 2 holds the retried message and another chat's message for 2 s; each arrives once."""
+    fake_telegram.retry_after(2, times=1)
+    asked = fake_telegram.clock()
+    first = asyncio.create_task(adapter.send(USER, [TextReply("first")]))
+    for _ in range(100):
+        if fake_telegram.calls("sendMessage"):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)  # the 429 has been answered: the adapter now pauses the bot's shared limiter
+    other = await adapter.send(USER + 1, [TextReply("second")])
+    assert await first is SendResult.SENT and other is SendResult.SENT
+    [retried] = fake_telegram.sent_to(USER)
+    [queued] = fake_telegram.sent_to(USER + 1)
+    assert retried["sent_at"] - asked >= 1.9, "the retried message waited out retry_after"
+    assert queued["sent_at"] - asked >= 1.9, "another chat's message waited too: the pause holds the whole bot"
 
 
 async def test_migrated_group_keeps_its_subscription(
