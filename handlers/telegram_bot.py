@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import (
@@ -24,7 +24,9 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -39,7 +41,7 @@ from bot.store import Store
 from bot.store.limiter import SharedLimiter, bot_key
 from bot.subscribers import ChatRef, Lang
 from handlers import texts
-from handlers.commands import Commands, Incoming, split_command
+from handlers.commands import Commands, Incoming
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, Reply, TextReply, render_with
 from handlers.update_order import PerChatUpdateProcessor
@@ -101,6 +103,36 @@ class PollingRequest(HTTPXRequest):
         return status, payload
 
 
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+ErrorCallback = Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def build_application(
+    token: str, base_url: str, on_poll_answer: Callable[[int], None], on_command: Callable[[str], Callback],
+    on_other_text: Callback, on_button: Callback, on_error: ErrorCallback,
+) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot application: one CommandHandler per command, HTML and no link previews by default.
+
+    CommandHandler checks the `@botname` suffix itself, so `/stop@otherbot` in a group reaches no command;
+    any other text (an unknown command, plain words) goes to `on_other_text`.
+    """
+    app: Application = (  # type: ignore[type-arg]
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        .get_updates_request(PollingRequest(on_poll_answer))
+        .build()
+    )
+    for name in Commands.names():
+        app.add_handler(CommandHandler(name, on_command(name), filters.UpdateType.MESSAGE))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, on_other_text))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_error_handler(on_error)
+    return app
+
+
 def chat_ref(chat_id: int) -> ChatRef:
     """The platform-neutral reference of a Telegram chat."""
     return ChatRef(PLATFORM, str(chat_id))
@@ -128,17 +160,8 @@ class TelegramAdapter:
         self._polling = False
         self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once
         self._background: set[asyncio.Task[None]] = set()
-        self.app: Application = (  # type: ignore[type-arg]
-            ApplicationBuilder()
-            .token(token.reveal())
-            .base_url(base_url)
-            .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-            .get_updates_request(PollingRequest(self._poll_answered))
-            .build()
-        )
-        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_message))
-        self.app.add_handler(CallbackQueryHandler(self.on_button))
-        self.app.add_error_handler(self.on_error)
+        self.app = build_application(token.reveal(), base_url, self._poll_answered, self.command_callback,
+                                     self.on_other_text, self.on_button, self.on_error)
 
     async def start(self, polling: bool = True) -> None:
         """Connect; with polling, also announce the command list and answer users (workers only send)."""
@@ -193,7 +216,19 @@ class TelegramAdapter:
             await self.app.stop()
         await self.app.shutdown()
 
-    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    def command_callback(self, name: str) -> Callback:
+        """The CommandHandler callback of one command: answer it, showing "typing…" first when it is slow."""
+
+        async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self._answer(update, slow=name in SLOW_COMMANDS)
+
+        return on_command
+
+    async def on_other_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text no command handler took (plain words, an unknown command): the commands say what to do with it."""
+        await self._answer(update, slow=False)
+
+    async def _answer(self, update: Update, *, slow: bool) -> None:
         """Answer a text message through the platform-neutral commands."""
         message = update.effective_message
         if message is None or message.text is None or update.effective_chat is None:
@@ -208,7 +243,7 @@ class TelegramAdapter:
             bot_username=self.app.bot.username,
         )
         log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
-        if (split_command(message.text) or ("", ""))[0] in SLOW_COMMANDS:
+        if slow:
             typing = asyncio.create_task(self._show_typing(update.effective_chat.id))  # never delays the answer
             self._background.add(typing)
             typing.add_done_callback(self._background.discard)
@@ -330,15 +365,9 @@ class TelegramAdapter:
             try:
                 if message.document is not None:
                     await self.app.bot.send_document(chat_id, InputFile(message.document[1], message.document[0]),
-                                                     caption=message.html, parse_mode=ParseMode.HTML)
+                                                     caption=message.html)
                     return SendResult.SENT, chat_id
-                await self.app.bot.send_message(
-                    chat_id,
-                    message.html,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(message),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                await self.app.bot.send_message(chat_id, message.html, reply_markup=keyboard(message))
                 return SendResult.SENT, chat_id
             except RetryAfter as exc:
                 delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 import pytest
+from telegram.ext import CommandHandler
 
 from bot.config import Secret
 from bot.delivery import SendResult
@@ -17,7 +18,7 @@ from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, TextReply
-from handlers.telegram_bot import TelegramAdapter, render_reply
+from handlers.telegram_bot import BOT_COMMANDS, TelegramAdapter, build_application, render_reply
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
 
 USER = 4242
@@ -280,3 +281,16 @@ async def test_a_command_is_answered_at_once_while_digests_fill_the_schedule(
     assert answer["sent_at"] - asked < 0.5
     assert (USER, "typing") in telegram.chat_actions
     assert telegram.limit_violations == []
+
+
+def test_every_menu_entry_is_a_registered_command() -> None:
+    """Each command in Telegram's menu has its own CommandHandler, so no menu entry answers "unknown command"."""
+    app = build_application(DEFAULT_TOKEN, "http://127.0.0.1:9/bot", lambda status: None,
+                            lambda name: _ignore, _ignore, _ignore, _ignore)
+    registered = {c for handler in app.handlers[0] if isinstance(handler, CommandHandler) for c in handler.commands}
+    assert {name for name, _ in BOT_COMMANDS} <= registered
+    assert registered == set(Commands.names())
+
+
+async def _ignore(update: object, context: object) -> None:
+    """A callback that does nothing."""
