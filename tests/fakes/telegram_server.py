@@ -42,6 +42,8 @@ BOT_USERNAME = "arxiv_digest_test_bot"
 BOT_FIRST_NAME = "arXiv Digest (test)"
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_ENTITIES = 100  # Telegram renders only about 100; the fake refuses more so a bot never relies on the rest
+MAX_KEYBOARD_BUTTONS = 100
 
 PRIVATE_CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
@@ -346,7 +348,7 @@ def _int_param(params: Mapping[str, Any], key: str, *, required: bool = True) ->
 
 
 def _validate_reply_markup(markup: Any) -> None:
-    """Check an inline keyboard the way Telegram does (button data 1-64 bytes, a valid URL)."""
+    """Check an inline keyboard the way Telegram does (at most 100 buttons, button data 1-64 bytes, a valid URL)."""
     if markup is None:
         return
     if not isinstance(markup, dict):
@@ -356,6 +358,8 @@ def _validate_reply_markup(markup: Any) -> None:
         return
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise _ApiError(400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
+    if sum(len(row) for row in rows) > MAX_KEYBOARD_BUTTONS:
+        raise _ApiError(400, "Bad Request: REPLY_MARKUP_TOO_LONG")
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
@@ -836,8 +840,10 @@ class FakeTelegram(LoopbackServer):
             text, entities = raw, list(params.get("entities") or [])
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
-        if len(text) > MAX_MESSAGE_LENGTH:
+        if utf16_len(text) > MAX_MESSAGE_LENGTH:
             raise _ApiError(400, "Bad Request: message is too long")
+        if len(entities) > MAX_ENTITIES:
+            raise _ApiError(400, f"Bad Request: {len(entities)} entities; Telegram renders only {MAX_ENTITIES}")
         return raw, text, entities
 
     def _check_limits(self, chat_id: int | str, now: float) -> None:
