@@ -103,6 +103,16 @@ _NAMED_ENTITIES: Mapping[str, str] = {"lt": "<", "gt": ">", "amp": "&", "quot": 
 _ENTITY_RE = re.compile(r"&(?:(?P<named>lt|gt|amp|quot)|#(?P<dec>[0-9]{1,7})|#[xX](?P<hex>[0-9a-fA-F]{1,6}));")
 _PATH_RE = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z_]+)/?$")
 _BUTTON_URL_RE = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
+# What Telegram turns into entities in plain text by itself (a simplified subset of its rules).
+_AUTO_ENTITY_RES = (
+    ("url", re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+")),
+    ("email", re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),
+    ("mention", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{4,31}\b")),
+    ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
+    ("cashtag", re.compile(r"(?<![\w$])\$[A-Z]{1,8}\b")),
+    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")),
+)
+_NO_AUTO_ENTITIES_IN = frozenset({"code", "pre", "text_link", "url", "email"})
 
 
 class EntityParseError(ValueError):
@@ -286,6 +296,25 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
         raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
+
+
+def detect_entities(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the links, e-mails, mentions, hashtags, cashtags and commands Telegram finds in a text by itself.
+
+    Nothing is found inside code, pre or a link; the result is sorted as Telegram sorts entities.
+    """
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in _NO_AUTO_ENTITIES_IN]
+    found = list(entities)
+    for kind, pattern in _AUTO_ENTITY_RES:
+        for match in pattern.finditer(text):
+            start = utf16_len(text[: match.start()])
+            end = start + utf16_len(match.group())
+            if any(start < right and left < end for left, right in taken):
+                continue
+            taken.append((start, end))
+            found.append({"type": kind, "offset": start, "length": end - start})
+    found.sort(key=lambda e: (e["offset"], -e["length"]))
+    return found
 
 
 def _close_tag(tag: _OpenTag, position: int, stack: list[_OpenTag]) -> dict[str, Any] | None:
@@ -840,6 +869,7 @@ class FakeTelegram(LoopbackServer):
             text, entities = raw, list(params.get("entities") or [])
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
+        entities = detect_entities(text, entities)
         if utf16_len(text) > MAX_MESSAGE_LENGTH:
             raise _ApiError(400, "Bad Request: message is too long")
         if len(entities) > MAX_ENTITIES:
