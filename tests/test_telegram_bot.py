@@ -144,6 +144,20 @@ async def test_long_digest_is_split_without_cutting_a_paper(
         assert len(holders) == 1 and "In short." in holders[0]["text"].split(f"Paper number {n} ", 1)[1]
 
 
+async def test_a_digest_full_of_links_and_hashtags_arrives_whole(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    """Summaries with links, hashtags and /commands (entities Telegram finds itself) never push a message past 100."""
+    tldr = "Code at https://github.com/lab/repo, see #LLM and /paper. "
+    tr = Translation(title_zh="中文标题", tldr_zh="代码 https://example.org/x #模型", abstract_zh="摘要", tldr_en=tldr)
+    digest = Digest(tuple(DigestItem(_paper(n, f"Paper number {n}"), tr, TranslationStatus.OK) for n in range(1, 61)))
+    assert await adapter.send(USER, [DigestReply(digest, Lang.BOTH, "header")]) is SendResult.SENT
+    messages = fake_telegram.sent_to(USER)
+    assert all(len(m["entities"]) <= 100 for m in messages)
+    numbers = [b["text"] for m in messages for row in m["reply_markup"]["inline_keyboard"] for b in row]  # type: ignore[index]
+    assert numbers == [str(n) for n in range(1, 61)]
+
+
 async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
     """Consecutive messages to one chat are spaced by the per-chat interval (Telegram's ~1 message/s rule)."""
     digest = Digest(tuple(_item(_paper(n)) for n in range(1, 61)))
