@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import io
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -155,6 +157,16 @@ def message_kwargs(message: DiscordMessage) -> dict[str, Any]:
 def can_manage(permissions: discord.Permissions) -> bool:
     """Whether these permissions allow changing a server channel's subscription."""
     return permissions.manage_channels or permissions.manage_guild or permissions.administrator
+
+
+def tree_hash(tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake | None) -> str:
+    """A hash of the commands exactly as a sync would send them for this scope (every command type)."""
+    payload = [
+        command.to_dict(tree)
+        for kind in discord.AppCommandType
+        for command in tree.get_commands(guild=guild, type=kind)
+    ]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 class DigestClient(discord.Client):
@@ -374,16 +386,26 @@ class DiscordAdapter:
                 await self._gateway
 
     async def sync_commands(self) -> None:
-        """Register the slash commands: in one server when DISCORD_GUILD_ID is set (instant), else globally."""
+        """Register the slash commands: in one server when DISCORD_GUILD_ID is set (instant), else globally.
+
+        Only when they changed since the last sync for this application and scope (their hash is kept in Redis):
+        Discord rate-limits syncing, and discord.py's maintainers advise against syncing on every start.
+        """
         tree = self.client.tree
         guild = discord.Object(id=self._guild_id) if self._guild_id else None
         if guild is not None:
             tree.copy_global_to(guild=guild)
+        app, scope = str(self.client.application_id), str(self._guild_id or "global")
+        digest = tree_hash(tree, guild)
+        if await self._store.synced_commands_hash(PLATFORM, app, scope) == digest:
+            log.info("discord: slash commands unchanged since the last sync; not synced again")
+            return
         try:
             synced = await tree.sync(guild=guild)
         except discord.HTTPException as exc:
             log.error("discord: slash commands not synced: %s %s", exc.status, exc.text)
             return
+        await self._store.put_synced_commands_hash(PLATFORM, app, scope, digest)
         log.info("discord: %d slash commands synced %s", len(synced),
                  f"to server {self._guild_id}" if guild else "globally")
 

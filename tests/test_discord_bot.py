@@ -117,6 +117,36 @@ async def test_slash_commands_are_synced_with_typed_options(adapter: DiscordAdap
     assert options["digest"]["what"].get("required") is False
 
 
+async def test_commands_are_synced_again_only_when_they_changed(
+    discord_api: FakeDiscord, service: DigestService, store: Store
+) -> None:
+    """A restart with the same commands syncs nothing; a changed command list, or another server, syncs again."""
+
+    async def start(guild_id: int | None = None, extra: str | None = None) -> None:
+        """Log in once as a gateway process would (with a new command when `extra` names one), then stop."""
+        adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), guild_id=guild_id)
+        if extra is not None:
+            adapter.client.tree.add_command(
+                discord.app_commands.Command(name=extra, description="new", callback=_do_nothing)
+            )
+        await adapter.login(sync_commands=True)
+        await adapter.stop()
+
+    await start()
+    await start()
+    assert discord_api.command_puts == ["global"], "the second start found the same commands and left them"
+    await start(extra="about")
+    assert discord_api.command_puts == ["global", "global"]
+    assert "about" in {c["name"] for c in discord_api.commands["global"]}
+    await start(guild_id=GUILD)
+    await start(guild_id=GUILD)
+    assert discord_api.command_puts == ["global", "global", str(GUILD)]
+
+
+async def _do_nothing(interaction: discord.Interaction) -> None:
+    """A slash command callback that does nothing."""
+
+
 async def test_guild_id_syncs_to_that_server_only(
     discord_api: FakeDiscord, service: DigestService, store: Store
 ) -> None:
