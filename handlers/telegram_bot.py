@@ -74,8 +74,13 @@ BOT_COMMANDS = [
 
 def render_reply(reply: Reply) -> list[ChatMessage]:
     """A platform-neutral reply as Telegram messages."""
-    return render_with(reply, paper_messages, digest_messages, text_messages,
-                       lambda f: document_messages(f.filename, f.data, f.caption))
+    return render_with(
+        reply,
+        paper_messages,
+        digest_messages,
+        text_messages,
+        lambda f: document_messages(f.filename, f.data, f.caption),
+    )
 
 
 def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
@@ -108,8 +113,13 @@ ErrorCallback = Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any
 
 
 def build_application(
-    token: str, base_url: str, on_poll_answer: Callable[[int], None], on_command: Callable[[str], Callback],
-    on_other_text: Callback, on_button: Callback, on_error: ErrorCallback,
+    token: str,
+    base_url: str,
+    on_poll_answer: Callable[[int], None],
+    on_command: Callable[[str], Callback],
+    on_other_text: Callback,
+    on_button: Callback,
+    on_error: ErrorCallback,
 ) -> Application:  # type: ignore[type-arg]
     """The python-telegram-bot application: one CommandHandler per command, HTML and no link previews by default.
 
@@ -160,8 +170,15 @@ class TelegramAdapter:
         self._polling = False
         self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once
         self._background: set[asyncio.Task[None]] = set()
-        self.app = build_application(token.reveal(), base_url, self._poll_answered, self.command_callback,
-                                     self.on_other_text, self.on_button, self.on_error)
+        self.app = build_application(
+            token.reveal(),
+            base_url,
+            self._poll_answered,
+            self.command_callback,
+            self.on_other_text,
+            self.on_button,
+            self.on_error,
+        )
 
     async def start(self, polling: bool = True) -> None:
         """Connect; with polling, also announce the command list and answer users (workers only send)."""
@@ -177,8 +194,9 @@ class TelegramAdapter:
         if not self.app.running:
             await self.app.start()
         assert self.app.updater is not None
-        await self.app.updater.start_polling(allowed_updates=["message", "callback_query"],
-                                             error_callback=self._poll_failed)
+        await self.app.updater.start_polling(
+            allowed_updates=["message", "callback_query"], error_callback=self._poll_failed
+        )
         self._polling = True
         log.info("telegram: polling for updates")
 
@@ -195,8 +213,10 @@ class TelegramAdapter:
             return
         if isinstance(exc, Conflict):
             self._poll_problem = "conflict"
-            log.error("telegram: another process polls this bot token (409 Conflict): stop it, or let only one "
-                      "`arxiv-digest run` use the token; answering users is unreliable meanwhile")
+            log.error(
+                "telegram: another process polls this bot token (409 Conflict): stop it, or let only one "
+                "`arxiv-digest run` use the token; answering users is unreliable meanwhile"
+            )
         else:
             self._poll_problem = type(exc).__name__
             log.warning("telegram: polling failed (%s: %s); retrying", type(exc).__name__, exc.message)
@@ -274,8 +294,9 @@ class TelegramAdapter:
         if chat is None:
             return
         paper_id = (query.data or "").removeprefix(BUTTON_PREFIX)
-        incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
-                            is_group=chat.type != ChatType.PRIVATE)
+        incoming = Incoming(
+            chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}", is_group=chat.type != ChatType.PRIVATE
+        )
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
         interim = functools.partial(self.send, chat.id, is_group=incoming.is_group, urgent=True)
         await self.send(chat.id, await self._commands.handle(incoming, interim), incoming.is_group, urgent=True)
@@ -291,8 +312,13 @@ class TelegramAdapter:
             member = await chat.get_member(query.from_user.id)
             return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
-        incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/{command} {paper_id}",
-                            is_group=chat.type != ChatType.PRIVATE, can_manage=can_manage)
+        incoming = Incoming(
+            chat_ref(chat.id),
+            str(query.from_user.id),
+            f"/{command} {paper_id}",
+            is_group=chat.type != ChatType.PRIVATE,
+            can_manage=can_manage,
+        )
         log.info("telegram chat=%s button %s paper=%s", chat.id, command, paper_id[:40])
         replies = await self._commands.handle(incoming)
         answer = " ".join(r.text for r in replies if isinstance(r, TextReply))
@@ -364,8 +390,9 @@ class TelegramAdapter:
             await self._limiter.acquire(chat_ref(chat_id).key, self._pacer.interval(is_group), urgent=urgent)
             try:
                 if message.document is not None:
-                    await self.app.bot.send_document(chat_id, InputFile(message.document[1], message.document[0]),
-                                                     caption=message.html)
+                    await self.app.bot.send_document(
+                        chat_id, InputFile(message.document[1], message.document[0]), caption=message.html
+                    )
                     return SendResult.SENT, chat_id
                 await self.app.bot.send_message(chat_id, message.html, reply_markup=keyboard(message))
                 return SendResult.SENT, chat_id

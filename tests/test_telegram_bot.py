@@ -31,7 +31,10 @@ async def fixture_adapter(
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter polling the fake Bot API, with a short pacing interval so tests stay quick."""
     adapter = TelegramAdapter(
-        Commands(service, store), store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
+        Commands(service, store),
+        store,
+        Secret(DEFAULT_TOKEN),
+        fake_telegram.base_url,
         pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
     )
     await adapter.start()
@@ -41,8 +44,13 @@ async def fixture_adapter(
 
 def _paper(n: int, title: str | None = None) -> Paper:
     """A paper numbered n."""
-    return Paper(arxiv_id=f"2403.{10000 + n}", version=1, title=title or f"Paper number {n} " + "word " * 30,
-                 abstract="Abstract. " * 50, url=f"https://arxiv.org/abs/2403.{10000 + n}")
+    return Paper(
+        arxiv_id=f"2403.{10000 + n}",
+        version=1,
+        title=title or f"Paper number {n} " + "word " * 30,
+        abstract="Abstract. " * 50,
+        url=f"https://arxiv.org/abs/2403.{10000 + n}",
+    )
 
 
 def _item(paper: Paper, title_zh: str = "中文标题") -> DigestItem:
@@ -299,8 +307,9 @@ async def test_a_command_is_answered_at_once_while_digests_fill_the_schedule(
 
 def test_every_menu_entry_is_a_registered_command() -> None:
     """Each command in Telegram's menu has its own CommandHandler, so no menu entry answers "unknown command"."""
-    app = build_application(DEFAULT_TOKEN, "http://127.0.0.1:9/bot", lambda status: None,
-                            lambda name: _ignore, _ignore, _ignore, _ignore)
+    app = build_application(
+        DEFAULT_TOKEN, "http://127.0.0.1:9/bot", lambda status: None, lambda name: _ignore, _ignore, _ignore, _ignore
+    )
     registered = {c for handler in app.handlers[0] if isinstance(handler, CommandHandler) for c in handler.commands}
     assert {name for name, _ in BOT_COMMANDS} <= registered
     assert registered == set(Commands.names())

@@ -795,8 +795,10 @@ class FakeTelegram(LoopbackServer):
         while not (found := ready()) and not self._closing:
             if self._poll_number != mine:
                 self.conflicts += 1
-                raise _ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one "
-                                     "bot instance is running")
+                raise _ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
@@ -954,13 +956,21 @@ class FakeTelegram(LoopbackServer):
         if utf16_len(caption) > 1024:
             raise _ApiError(400, "Bad Request: message caption is too long")
         message: dict[str, Any] = {
-            "message_id": self._next_message_id(chat_id), "from": self._user(self.bot_id),
-            "chat": self._chat(chat_id), "date": int(time.time()), "caption": caption,
-            "document": {"file_id": f"doc{len(self.documents)}", "file_unique_id": f"u{len(self.documents)}",
-                         "file_name": document["filename"], "file_size": len(document["data"])},
+            "message_id": self._next_message_id(chat_id),
+            "from": self._user(self.bot_id),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            "caption": caption,
+            "document": {
+                "file_id": f"doc{len(self.documents)}",
+                "file_unique_id": f"u{len(self.documents)}",
+                "file_name": document["filename"],
+                "file_size": len(document["data"]),
+            },
         }
-        self.documents.append({"chat_id": chat_id, "filename": document["filename"], "data": document["data"],
-                               "caption": caption})
+        self.documents.append(
+            {"chat_id": chat_id, "filename": document["filename"], "data": document["data"], "caption": caption}
+        )
         self._notify_sent()
         return message
 
