@@ -136,6 +136,11 @@ class Commands:
         self.broadcaster = broadcaster
         self._bounds = bounds
 
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every command's name, as typed after the slash (each `cmd_<name>` method is one)."""
+        return sorted(name.removeprefix("cmd_") for name in dir(cls) if name.startswith("cmd_"))
+
     async def handle(self, msg: Incoming, notify: Notify | None = None) -> list[Reply]:
         """Answer one message within the bounds; never raises: an unexpected failure becomes an apology.
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import io
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -52,7 +54,7 @@ Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 PRIVILEGED_INTENT_MISSING = (
     "discord closed the gateway (4014): the bot asks for the privileged Message Content intent "
-    "(DISCORD_MESSAGE_CONTENT=true) but the application may not use it: enable \"Message Content Intent\" under "
+    '(DISCORD_MESSAGE_CONTENT=true) but the application may not use it: enable "Message Content Intent" under '
     "Bot → Privileged Gateway Intents in the Discord Developer Portal (https://discord.com/developers/applications), "
     "or unset DISCORD_MESSAGE_CONTENT"
 )
@@ -60,14 +62,16 @@ PRIVILEGED_INTENT_MISSING = (
 
 def render_reply(reply: Reply) -> list[DiscordMessage]:
     """A platform-neutral reply as Discord messages."""
-    return render_with(reply, paper_messages, digest_messages, text_messages,
-                       lambda f: file_messages(f.filename, f.data, f.caption))
+    return render_with(
+        reply, paper_messages, digest_messages, text_messages, lambda f: file_messages(f.filename, f.data, f.caption)
+    )
 
 
 def to_embed(embed: Embed) -> discord.Embed:
     """The plain embed data as a discord.Embed (every field on its own line)."""
-    result = discord.Embed(title=embed.title or None, url=embed.url or None,
-                           description=embed.description or None, colour=embed.colour)
+    result = discord.Embed(
+        title=embed.title or None, url=embed.url or None, description=embed.description or None, colour=embed.colour
+    )
     for field in embed.fields:
         result.add_field(name=field.name, value=field.value, inline=False)
     if embed.footer:
@@ -142,8 +146,11 @@ def view_of(message: DiscordMessage) -> discord.ui.View | None:
 
 def message_kwargs(message: DiscordMessage) -> dict[str, Any]:
     """Keyword arguments for `send()`: content, embeds, buttons, and no pings."""
-    kwargs: dict[str, Any] = {"content": message.content or None, "embeds": [to_embed(e) for e in message.embeds],
-                              "allowed_mentions": NO_MENTIONS}
+    kwargs: dict[str, Any] = {
+        "content": message.content or None,
+        "embeds": [to_embed(e) for e in message.embeds],
+        "allowed_mentions": NO_MENTIONS,
+    }
     view = view_of(message)
     if view is not None:
         kwargs["view"] = view
@@ -155,6 +162,16 @@ def message_kwargs(message: DiscordMessage) -> dict[str, Any]:
 def can_manage(permissions: discord.Permissions) -> bool:
     """Whether these permissions allow changing a server channel's subscription."""
     return permissions.manage_channels or permissions.manage_guild or permissions.administrator
+
+
+def tree_hash(tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake | None) -> str:
+    """A hash of the commands exactly as a sync would send them for this scope (every command type)."""
+    payload = [
+        command.to_dict(tree)
+        for kind in discord.AppCommandType
+        for command in tree.get_commands(guild=guild, type=kind)
+    ]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
 class DigestClient(discord.Client):
@@ -214,18 +231,27 @@ def add_commands(tree: app_commands.CommandTree[Any], run: Runner) -> None:
         await run(interaction, f"/unsubscribe {which}")
 
     @tree.command(name="time", description="推送时间 · delivery time")
-    @app_commands.describe(at="时间 HH:MM · time of day, e.g. 08:30",
-                           timezone="IANA 时区 · IANA timezone, e.g. Europe/Berlin (default: unchanged)")
-    async def time(interaction: Interaction, at: app_commands.Range[str, 1, 5],
-                   timezone: app_commands.Range[str, 1, 64] | None = None) -> None:
+    @app_commands.describe(
+        at="时间 HH:MM · time of day, e.g. 08:30",
+        timezone="IANA 时区 · IANA timezone, e.g. Europe/Berlin (default: unchanged)",
+    )
+    async def time(
+        interaction: Interaction,
+        at: app_commands.Range[str, 1, 5],
+        timezone: app_commands.Range[str, 1, 64] | None = None,
+    ) -> None:
         """/time at: [timezone:] set the delivery time."""
         await run(interaction, f"/time {at} {timezone or ''}".rstrip())
 
     @tree.command(name="lang", description="语言 · language")
     @app_commands.describe(lang="推送语言 · language of the digest")
-    @app_commands.choices(lang=[app_commands.Choice(name="中文 · Chinese", value="zh"),
-                                app_commands.Choice(name="English", value="en"),
-                                app_commands.Choice(name="双语 · both", value="both")])
+    @app_commands.choices(
+        lang=[
+            app_commands.Choice(name="中文 · Chinese", value="zh"),
+            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name="双语 · both", value="both"),
+        ]
+    )
     async def lang(interaction: Interaction, lang: app_commands.Choice[str]) -> None:
         """/lang lang: choose zh, en or both."""
         await run(interaction, f"/lang {lang.value}")
@@ -277,8 +303,9 @@ def add_ranking_commands(tree: app_commands.CommandTree[Any], run: Runner) -> No
 
     @tree.command(name="digest", description="最新摘要 · the latest digest")
     @app_commands.describe(what="全部或文件 · all papers, or the whole day as a file")
-    @app_commands.choices(what=[app_commands.Choice(name="all", value="all"),
-                                app_commands.Choice(name="file", value="file")])
+    @app_commands.choices(
+        what=[app_commands.Choice(name="all", value="all"), app_commands.Choice(name="file", value="file")]
+    )
     async def digest(interaction: Interaction, what: app_commands.Choice[str] | None = None) -> None:
         """/digest [all|file]."""
         await run(interaction, f"/digest {what.value if what else ''}".rstrip())
@@ -374,18 +401,29 @@ class DiscordAdapter:
                 await self._gateway
 
     async def sync_commands(self) -> None:
-        """Register the slash commands: in one server when DISCORD_GUILD_ID is set (instant), else globally."""
+        """Register the slash commands: in one server when DISCORD_GUILD_ID is set (instant), else globally.
+
+        Only when they changed since the last sync for this application and scope (their hash is kept in Redis):
+        Discord rate-limits syncing, and discord.py's maintainers advise against syncing on every start.
+        """
         tree = self.client.tree
         guild = discord.Object(id=self._guild_id) if self._guild_id else None
         if guild is not None:
             tree.copy_global_to(guild=guild)
+        app, scope = str(self.client.application_id), str(self._guild_id or "global")
+        digest = tree_hash(tree, guild)
+        if await self._store.synced_commands_hash(PLATFORM, app, scope) == digest:
+            log.info("discord: slash commands unchanged since the last sync; not synced again")
+            return
         try:
             synced = await tree.sync(guild=guild)
         except discord.HTTPException as exc:
             log.error("discord: slash commands not synced: %s %s", exc.status, exc.text)
             return
-        log.info("discord: %d slash commands synced %s", len(synced),
-                 f"to server {self._guild_id}" if guild else "globally")
+        await self._store.put_synced_commands_hash(PLATFORM, app, scope, digest)
+        log.info(
+            "discord: %d slash commands synced %s", len(synced), f"to server {self._guild_id}" if guild else "globally"
+        )
 
     def _incoming(self, interaction: Interaction, text: str) -> Incoming:
         """The platform-neutral message of an interaction: its channel, user, text and who may manage."""
@@ -399,8 +437,13 @@ class DiscordAdapter:
             """Server members with Manage Channels or Manage Server."""
             return interaction.guild_id is not None and can_manage(permissions)
 
-        return Incoming(ChatRef(PLATFORM, str(interaction.channel_id)), str(interaction.user.id), text,
-                        is_group=is_group, can_manage=may_manage)
+        return Incoming(
+            ChatRef(PLATFORM, str(interaction.channel_id)),
+            str(interaction.user.id),
+            text,
+            is_group=is_group,
+            can_manage=may_manage,
+        )
 
     async def on_command(self, interaction: Interaction, text: str) -> None:
         """A slash command: acknowledge at once, then answer through the platform-neutral commands."""
@@ -454,8 +497,9 @@ class DiscordAdapter:
                 return False
             return can_manage(channel.permissions_for(author))
 
-        incoming = Incoming(ChatRef(PLATFORM, str(channel.id)), str(author.id), text,
-                            is_group=in_server, can_manage=may_manage)
+        incoming = Incoming(
+            ChatRef(PLATFORM, str(channel.id)), str(author.id), text, is_group=in_server, can_manage=may_manage
+        )
         log.info("discord chat=%s text command=%s", channel.id, text.split(" ", 1)[0][:40])
         replies = await self._commands.handle(
             incoming, lambda early: self.send(channel.id, render_reply(*early), urgent=True)
@@ -507,8 +551,9 @@ class DiscordAdapter:
             try:
                 await channel.send(**message_kwargs(message))
             except (discord.NotFound, discord.Forbidden) as exc:
-                log.warning("discord channel=%s: cannot post (%s, code %s); unsubscribing", channel_id, exc.status,
-                            exc.code)
+                log.warning(
+                    "discord channel=%s: cannot post (%s, code %s); unsubscribing", channel_id, exc.status, exc.code
+                )
                 await self._store.delete_subscriber(ChatRef(PLATFORM, str(channel_id)))
                 return SendResult.GONE
             except discord.HTTPException as exc:

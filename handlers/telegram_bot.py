@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from telegram import (
@@ -24,7 +24,9 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     filters,
 )
@@ -39,7 +41,7 @@ from bot.store import Store
 from bot.store.limiter import SharedLimiter, bot_key
 from bot.subscribers import ChatRef, Lang
 from handlers import texts
-from handlers.commands import Commands, Incoming, split_command
+from handlers.commands import Commands, Incoming
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, Reply, TextReply, render_with
 from handlers.update_order import PerChatUpdateProcessor
@@ -72,8 +74,13 @@ BOT_COMMANDS = [
 
 def render_reply(reply: Reply) -> list[ChatMessage]:
     """A platform-neutral reply as Telegram messages."""
-    return render_with(reply, paper_messages, digest_messages, text_messages,
-                       lambda f: document_messages(f.filename, f.data, f.caption))
+    return render_with(
+        reply,
+        paper_messages,
+        digest_messages,
+        text_messages,
+        lambda f: document_messages(f.filename, f.data, f.caption),
+    )
 
 
 def keyboard(message: ChatMessage) -> InlineKeyboardMarkup | None:
@@ -99,6 +106,41 @@ class PollingRequest(HTTPXRequest):
         status, payload = await super().do_request(*args, **kwargs)
         self._on_answer(status)
         return status, payload
+
+
+Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+ErrorCallback = Callable[[object, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+def build_application(
+    token: str,
+    base_url: str,
+    on_poll_answer: Callable[[int], None],
+    on_command: Callable[[str], Callback],
+    on_other_text: Callback,
+    on_button: Callback,
+    on_error: ErrorCallback,
+) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot application: one CommandHandler per command, HTML and no link previews by default.
+
+    CommandHandler checks the `@botname` suffix itself, so `/stop@otherbot` in a group reaches no command;
+    any other text (an unknown command, plain words) goes to `on_other_text`.
+    """
+    app: Application = (  # type: ignore[type-arg]
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+        .get_updates_request(PollingRequest(on_poll_answer))
+        .build()
+    )
+    for name in Commands.names():
+        app.add_handler(CommandHandler(name, on_command(name), filters.UpdateType.MESSAGE))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, on_other_text))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_error_handler(on_error)
+    return app
 
 
 def chat_ref(chat_id: int) -> ChatRef:
@@ -128,17 +170,15 @@ class TelegramAdapter:
         self._polling = False
         self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once
         self._background: set[asyncio.Task[None]] = set()
-        self.app: Application = (  # type: ignore[type-arg]
-            ApplicationBuilder()
-            .token(token.reveal())
-            .base_url(base_url)
-            .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-            .get_updates_request(PollingRequest(self._poll_answered))
-            .build()
+        self.app = build_application(
+            token.reveal(),
+            base_url,
+            self._poll_answered,
+            self.command_callback,
+            self.on_other_text,
+            self.on_button,
+            self.on_error,
         )
-        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self.on_message))
-        self.app.add_handler(CallbackQueryHandler(self.on_button))
-        self.app.add_error_handler(self.on_error)
 
     async def start(self, polling: bool = True) -> None:
         """Connect; with polling, also announce the command list and answer users (workers only send)."""
@@ -154,8 +194,9 @@ class TelegramAdapter:
         if not self.app.running:
             await self.app.start()
         assert self.app.updater is not None
-        await self.app.updater.start_polling(allowed_updates=["message", "callback_query"],
-                                             error_callback=self._poll_failed)
+        await self.app.updater.start_polling(
+            allowed_updates=["message", "callback_query"], error_callback=self._poll_failed
+        )
         self._polling = True
         log.info("telegram: polling for updates")
 
@@ -172,8 +213,10 @@ class TelegramAdapter:
             return
         if isinstance(exc, Conflict):
             self._poll_problem = "conflict"
-            log.error("telegram: another process polls this bot token (409 Conflict): stop it, or let only one "
-                      "`arxiv-digest run` use the token; answering users is unreliable meanwhile")
+            log.error(
+                "telegram: another process polls this bot token (409 Conflict): stop it, or let only one "
+                "`arxiv-digest run` use the token; answering users is unreliable meanwhile"
+            )
         else:
             self._poll_problem = type(exc).__name__
             log.warning("telegram: polling failed (%s: %s); retrying", type(exc).__name__, exc.message)
@@ -193,7 +236,19 @@ class TelegramAdapter:
             await self.app.stop()
         await self.app.shutdown()
 
-    async def on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    def command_callback(self, name: str) -> Callback:
+        """The CommandHandler callback of one command: answer it, showing "typing…" first when it is slow."""
+
+        async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            await self._answer(update, slow=name in SLOW_COMMANDS)
+
+        return on_command
+
+    async def on_other_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Text no command handler took (plain words, an unknown command): the commands say what to do with it."""
+        await self._answer(update, slow=False)
+
+    async def _answer(self, update: Update, *, slow: bool) -> None:
         """Answer a text message through the platform-neutral commands."""
         message = update.effective_message
         if message is None or message.text is None or update.effective_chat is None:
@@ -208,7 +263,7 @@ class TelegramAdapter:
             bot_username=self.app.bot.username,
         )
         log.info("telegram chat=%s command=%s", incoming.chat.chat_id, message.text.split(" ", 1)[0][:40])
-        if (split_command(message.text) or ("", ""))[0] in SLOW_COMMANDS:
+        if slow:
             typing = asyncio.create_task(self._show_typing(update.effective_chat.id))  # never delays the answer
             self._background.add(typing)
             typing.add_done_callback(self._background.discard)
@@ -239,8 +294,9 @@ class TelegramAdapter:
         if chat is None:
             return
         paper_id = (query.data or "").removeprefix(BUTTON_PREFIX)
-        incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}",
-                            is_group=chat.type != ChatType.PRIVATE)
+        incoming = Incoming(
+            chat_ref(chat.id), str(query.from_user.id), f"/paper {paper_id}", is_group=chat.type != ChatType.PRIVATE
+        )
         log.info("telegram chat=%s button paper=%s", chat.id, paper_id[:40])
         interim = functools.partial(self.send, chat.id, is_group=incoming.is_group, urgent=True)
         await self.send(chat.id, await self._commands.handle(incoming, interim), incoming.is_group, urgent=True)
@@ -256,8 +312,13 @@ class TelegramAdapter:
             member = await chat.get_member(query.from_user.id)
             return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
-        incoming = Incoming(chat_ref(chat.id), str(query.from_user.id), f"/{command} {paper_id}",
-                            is_group=chat.type != ChatType.PRIVATE, can_manage=can_manage)
+        incoming = Incoming(
+            chat_ref(chat.id),
+            str(query.from_user.id),
+            f"/{command} {paper_id}",
+            is_group=chat.type != ChatType.PRIVATE,
+            can_manage=can_manage,
+        )
         log.info("telegram chat=%s button %s paper=%s", chat.id, command, paper_id[:40])
         replies = await self._commands.handle(incoming)
         answer = " ".join(r.text for r in replies if isinstance(r, TextReply))
@@ -329,16 +390,11 @@ class TelegramAdapter:
             await self._limiter.acquire(chat_ref(chat_id).key, self._pacer.interval(is_group), urgent=urgent)
             try:
                 if message.document is not None:
-                    await self.app.bot.send_document(chat_id, InputFile(message.document[1], message.document[0]),
-                                                     caption=message.html, parse_mode=ParseMode.HTML)
+                    await self.app.bot.send_document(
+                        chat_id, InputFile(message.document[1], message.document[0]), caption=message.html
+                    )
                     return SendResult.SENT, chat_id
-                await self.app.bot.send_message(
-                    chat_id,
-                    message.html,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(message),
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                await self.app.bot.send_message(chat_id, message.html, reply_markup=keyboard(message))
                 return SendResult.SENT, chat_id
             except RetryAfter as exc:
                 delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()

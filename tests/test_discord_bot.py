@@ -45,8 +45,23 @@ DM = 4_000_000_000_000_001
 GUILD = 5_000_000_000_000_001
 CHANNEL = 6_000_000_000_000_001
 ALL_COMMANDS = {
-    "paper", "subscribe", "unsubscribe", "list", "time", "lang", "digest", "stop", "help", "start",
-    "stats", "broadcast", "like", "dislike", "interest", "rank", "limit",
+    "paper",
+    "subscribe",
+    "unsubscribe",
+    "list",
+    "time",
+    "lang",
+    "digest",
+    "stop",
+    "help",
+    "start",
+    "stats",
+    "broadcast",
+    "like",
+    "dislike",
+    "interest",
+    "rank",
+    "limit",
 }
 
 
@@ -89,14 +104,23 @@ def _buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _paper(n: int) -> Paper:
     """A paper numbered n with a long title."""
-    return Paper(arxiv_id=f"2403.{10000 + n}", version=1, title=f"Paper number {n} " + "word " * 30,
-                 abstract="Abstract. " * 50, url=f"https://arxiv.org/abs/2403.{10000 + n}")
+    return Paper(
+        arxiv_id=f"2403.{10000 + n}",
+        version=1,
+        title=f"Paper number {n} " + "word " * 30,
+        abstract="Abstract. " * 50,
+        url=f"https://arxiv.org/abs/2403.{10000 + n}",
+    )
 
 
 def _item(paper: Paper) -> DigestItem:
     """A translated digest item with summaries of realistic length."""
-    tr = Translation(title_zh="中文标题" * 5, tldr_zh="一句话总结，" * 20, abstract_zh="摘要" * 100,
-                     tldr_en="In short, " + "this paper does things. " * 8)
+    tr = Translation(
+        title_zh="中文标题" * 5,
+        tldr_zh="一句话总结，" * 20,
+        abstract_zh="摘要" * 100,
+        tldr_en="In short, " + "this paper does things. " * 8,
+    )
     return DigestItem(paper, tr, TranslationStatus.OK)
 
 
@@ -117,6 +141,36 @@ async def test_slash_commands_are_synced_with_typed_options(adapter: DiscordAdap
     assert options["digest"]["what"].get("required") is False
 
 
+async def test_commands_are_synced_again_only_when_they_changed(
+    discord_api: FakeDiscord, service: DigestService, store: Store
+) -> None:
+    """A restart with the same commands syncs nothing; a changed command list, or another server, syncs again."""
+
+    async def start(guild_id: int | None = None, extra: str | None = None) -> None:
+        """Log in once as a gateway process would (with a new command when `extra` names one), then stop."""
+        adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), guild_id=guild_id)
+        if extra is not None:
+            adapter.client.tree.add_command(
+                discord.app_commands.Command(name=extra, description="new", callback=_do_nothing)
+            )
+        await adapter.login(sync_commands=True)
+        await adapter.stop()
+
+    await start()
+    await start()
+    assert discord_api.command_puts == ["global"], "the second start found the same commands and left them"
+    await start(extra="about")
+    assert discord_api.command_puts == ["global", "global"]
+    assert "about" in {c["name"] for c in discord_api.commands["global"]}
+    await start(guild_id=GUILD)
+    await start(guild_id=GUILD)
+    assert discord_api.command_puts == ["global", "global", str(GUILD)]
+
+
+async def _do_nothing(interaction: discord.Interaction) -> None:
+    """A slash command callback that does nothing."""
+
+
 async def test_guild_id_syncs_to_that_server_only(
     discord_api: FakeDiscord, service: DigestService, store: Store
 ) -> None:
@@ -126,8 +180,14 @@ async def test_guild_id_syncs_to_that_server_only(
     try:
         assert discord_api.command_puts == [str(GUILD)]
         assert {c["name"] for c in discord_api.commands[str(GUILD)]} == ALL_COMMANDS
-        payload = discord_api.slash("subscribe", {"filter": "cs.LG"}, channel_id=CHANNEL, user_id=MODERATOR,
-                                    guild_id=GUILD, permissions=MANAGE_CHANNELS)
+        payload = discord_api.slash(
+            "subscribe",
+            {"filter": "cs.LG"},
+            channel_id=CHANNEL,
+            user_id=MODERATOR,
+            guild_id=GUILD,
+            permissions=MANAGE_CHANNELS,
+        )
         feed(adapter, payload)
         [answer] = await discord_api.wait_for_answers(payload["token"], 1)
         assert "subscribed" in answer["content"]
@@ -167,8 +227,14 @@ async def test_only_channel_managers_change_a_channel_subscription(
     assert await store.get_subscriber(chat) is None
 
     for user, permission in [(MODERATOR, MANAGE_CHANNELS), (MODERATOR + 1, MANAGE_GUILD)]:
-        allowed = discord_api.slash("subscribe", {"filter": f"cs.CV author:U{user % 10}"}, channel_id=CHANNEL,
-                                    user_id=user, guild_id=GUILD, permissions=permission)
+        allowed = discord_api.slash(
+            "subscribe",
+            {"filter": f"cs.CV author:U{user % 10}"},
+            channel_id=CHANNEL,
+            user_id=user,
+            guild_id=GUILD,
+            permissions=permission,
+        )
         feed(adapter, allowed)
         [answer] = await discord_api.wait_for_answers(allowed["token"], 1)
         assert "subscribed" in answer["content"]
@@ -194,8 +260,9 @@ async def test_a_long_digest_is_split_within_every_limit(adapter: DiscordAdapter
     async def on_sent(number: int) -> None:
         recorded.append(number)
 
-    result = await adapter.deliver(ChatRef("discord", str(CHANNEL)), digest, Lang.BOTH, "arXiv 2024-03-01 · 60",
-                                   skip=0, on_sent=on_sent)
+    result = await adapter.deliver(
+        ChatRef("discord", str(CHANNEL)), digest, Lang.BOTH, "arXiv 2024-03-01 · 60", skip=0, on_sent=on_sent
+    )
     assert result is SendResult.SENT and discord_api.refused == []
     messages = discord_api.sent_to(CHANNEL)
     assert 3 <= len(messages) <= 8 and recorded == list(range(1, len(messages) + 1))
@@ -218,8 +285,7 @@ async def test_a_pressed_button_answers_privately_in_a_channel(
     """A paper's button under a channel digest answers only the presser (ephemeral) with the bilingual abstract."""
     item = await service.paper("2402.03478")
     discord_api.server_channel(CHANNEL, GUILD)
-    await adapter.deliver(ChatRef("discord", str(CHANNEL)), Digest((item,)), Lang.ZH, "h", skip=0,
-                          on_sent=_ignore)
+    await adapter.deliver(ChatRef("discord", str(CHANNEL)), Digest((item,)), Lang.ZH, "h", skip=0, on_sent=_ignore)
     [message] = discord_api.sent_to(CHANNEL)
     [button] = _buttons(message)
     assert button["custom_id"] == f"paper:{item.paper.versioned_id}" and "Full abstract" in button["label"]
@@ -308,23 +374,37 @@ async def test_a_resumed_delivery_sends_only_the_missing_messages(
     assert "Paper number 1 " not in _texts(sent[0]) and not sent[0]["content"]
 
 
-async def test_bang_text_commands_work_in_dms_and_servers(
-    adapter: DiscordAdapter, discord_api: FakeDiscord
-) -> None:
+async def test_bang_text_commands_work_in_dms_and_servers(adapter: DiscordAdapter, discord_api: FakeDiscord) -> None:
     """`!paper` answers in a DM and in a server channel; other server chatter is ignored."""
     for number, (channel, guild) in enumerate([(DM, None), (CHANNEL, GUILD)]):
         for text in ("good morning", "!paper 2402.03478"):
             data: dict[str, Any] = {
-                "id": str(7_000_000_000_000_000_000 + number), "channel_id": str(channel),
-                "author": discord_api.user(USER), "content": text, "timestamp": "2024-03-01T08:00:00+00:00",
-                "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
-                "mention_roles": [], "attachments": [], "embeds": [], "pinned": False, "type": 0, "flags": 0,
+                "id": str(7_000_000_000_000_000_000 + number),
+                "channel_id": str(channel),
+                "author": discord_api.user(USER),
+                "content": text,
+                "timestamp": "2024-03-01T08:00:00+00:00",
+                "edited_timestamp": None,
+                "tts": False,
+                "mention_everyone": False,
+                "mentions": [],
+                "mention_roles": [],
+                "attachments": [],
+                "embeds": [],
+                "pinned": False,
+                "type": 0,
+                "flags": 0,
                 "components": [],
             }
             if guild:
                 data["guild_id"] = str(guild)
-                data["member"] = {"roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False,
-                                  "mute": False, "flags": 0}
+                data["member"] = {
+                    "roles": [],
+                    "joined_at": "2024-01-01T00:00:00+00:00",
+                    "deaf": False,
+                    "mute": False,
+                    "flags": 0,
+                }
             adapter.client._connection.parse_message_create(cast(Any, data))
         expected = 2 if guild is None else 1  # in a DM the chatter gets a hint; in a server it is ignored
         await discord_api.wait_for(partial(_has_sent, discord_api, channel, expected))
@@ -344,8 +424,9 @@ async def test_the_token_is_never_logged(
         payload = discord_api.slash("help", channel_id=DM, user_id=USER)
         feed(adapter, payload)
         await discord_api.wait_for_answers(payload["token"], 1)
-        await adapter.deliver(ChatRef("discord", str(DM)), Digest((_item(_paper(1)),)), Lang.ZH, "h", skip=0,
-                              on_sent=_ignore)
+        await adapter.deliver(
+            ChatRef("discord", str(DM)), Digest((_item(_paper(1)),)), Lang.ZH, "h", skip=0, on_sent=_ignore
+        )
     finally:
         await adapter.stop()
     assert caplog.records and DEFAULT_TOKEN not in caplog.text
@@ -408,8 +489,9 @@ async def test_refusals_in_a_server_are_seen_only_by_the_user(
     """A member's refused /subscribe and a mistyped filter are ephemeral in a server; /paper stays public."""
     for options, needle in [({"filter": "cs.LG"}, "administrators"), ({"filter": "stats.ML"}, "stat.ML")]:
         permissions = MANAGE_CHANNELS if "stats" in options["filter"] else EVERYONE_PERMISSIONS
-        payload = discord_api.slash("subscribe", options, channel_id=CHANNEL, user_id=MEMBER, guild_id=GUILD,
-                                    permissions=permissions)
+        payload = discord_api.slash(
+            "subscribe", options, channel_id=CHANNEL, user_id=MEMBER, guild_id=GUILD, permissions=permissions
+        )
         feed(adapter, payload)
         [answer] = await discord_api.wait_for_answers(payload["token"], 1)
         assert needle in answer["content"] and answer["flags"] & EPHEMERAL

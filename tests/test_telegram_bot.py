@@ -7,6 +7,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 import pytest
+from telegram.ext import CommandHandler
 
 from bot.config import Secret
 from bot.delivery import SendResult
@@ -17,7 +18,7 @@ from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands
 from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, TextReply
-from handlers.telegram_bot import TelegramAdapter, render_reply
+from handlers.telegram_bot import BOT_COMMANDS, TelegramAdapter, build_application, render_reply
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
 
 USER = 4242
@@ -30,7 +31,10 @@ async def fixture_adapter(
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter polling the fake Bot API, with a short pacing interval so tests stay quick."""
     adapter = TelegramAdapter(
-        Commands(service, store), store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
+        Commands(service, store),
+        store,
+        Secret(DEFAULT_TOKEN),
+        fake_telegram.base_url,
         pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
     )
     await adapter.start()
@@ -40,8 +44,13 @@ async def fixture_adapter(
 
 def _paper(n: int, title: str | None = None) -> Paper:
     """A paper numbered n."""
-    return Paper(arxiv_id=f"2403.{10000 + n}", version=1, title=title or f"Paper number {n} " + "word " * 30,
-                 abstract="Abstract. " * 50, url=f"https://arxiv.org/abs/2403.{10000 + n}")
+    return Paper(
+        arxiv_id=f"2403.{10000 + n}",
+        version=1,
+        title=title or f"Paper number {n} " + "word " * 30,
+        abstract="Abstract. " * 50,
+        url=f"https://arxiv.org/abs/2403.{10000 + n}",
+    )
 
 
 def _item(paper: Paper, title_zh: str = "中文标题") -> DigestItem:
@@ -143,6 +152,20 @@ async def test_long_digest_is_split_without_cutting_a_paper(
         assert len(holders) == 1 and "In short." in holders[0]["text"].split(f"Paper number {n} ", 1)[1]
 
 
+async def test_a_digest_full_of_links_and_hashtags_arrives_whole(
+    fake_telegram: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    """Summaries with links, hashtags and /commands (entities Telegram finds itself) never push a message past 100."""
+    tldr = "Code at https://github.com/lab/repo, see #LLM and /paper. "
+    tr = Translation(title_zh="中文标题", tldr_zh="代码 https://example.org/x #模型", abstract_zh="摘要", tldr_en=tldr)
+    digest = Digest(tuple(DigestItem(_paper(n, f"Paper number {n}"), tr, TranslationStatus.OK) for n in range(1, 61)))
+    assert await adapter.send(USER, [DigestReply(digest, Lang.BOTH, "header")]) is SendResult.SENT
+    messages = fake_telegram.sent_to(USER)
+    assert all(len(m["entities"]) <= 100 for m in messages)
+    numbers = [b["text"] for m in messages for row in m["reply_markup"]["inline_keyboard"] for b in row]  # type: ignore[index]
+    assert numbers == [str(n) for n in range(1, 61)]
+
+
 async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
     """Consecutive messages to one chat are spaced by the per-chat interval (Telegram's ~1 message/s rule)."""
     digest = Digest(tuple(_item(_paper(n)) for n in range(1, 61)))
@@ -153,11 +176,22 @@ async def test_messages_to_one_chat_are_paced(fake_telegram: FakeTelegram, adapt
     assert all(later - earlier >= 0.1 for earlier, later in itertools.pairwise(times)), "arrival jitter only"
 
 
-async def test_retry_after_is_honoured(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
-    """A 429 with retry_after is waited out and the message still arrives, once."""
-    fake_telegram.retry_after(1, times=1)
-    assert await adapter.send(USER, [DigestReply(Digest((_item(_paper(1)),)), Lang.ZH, "h")]) is SendResult.SENT
-    assert len(fake_telegram.sent_to(USER)) == 1
+async def test_retry_after_pauses_every_send_of_the_bot(fake_telegram: FakeTelegram, adapter: TelegramAdapter) -> None:
+    """A 429 with retry_after 2 holds the retried message and another chat's message for 2 s; each arrives once."""
+    fake_telegram.retry_after(2, times=1)
+    asked = fake_telegram.clock()
+    first = asyncio.create_task(adapter.send(USER, [TextReply("first")]))
+    for _ in range(100):
+        if fake_telegram.calls("sendMessage"):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)  # the 429 has been answered: the adapter now pauses the bot's shared limiter
+    other = await adapter.send(USER + 1, [TextReply("second")])
+    assert await first is SendResult.SENT and other is SendResult.SENT
+    [retried] = fake_telegram.sent_to(USER)
+    [queued] = fake_telegram.sent_to(USER + 1)
+    assert retried["sent_at"] - asked >= 1.9, "the retried message waited out retry_after"
+    assert queued["sent_at"] - asked >= 1.9, "another chat's message waited too: the pause holds the whole bot"
 
 
 async def test_migrated_group_keeps_its_subscription(
@@ -269,3 +303,17 @@ async def test_a_command_is_answered_at_once_while_digests_fill_the_schedule(
     assert answer["sent_at"] - asked < 0.5
     assert (USER, "typing") in telegram.chat_actions
     assert telegram.limit_violations == []
+
+
+def test_every_menu_entry_is_a_registered_command() -> None:
+    """Each command in Telegram's menu has its own CommandHandler, so no menu entry answers "unknown command"."""
+    app = build_application(
+        DEFAULT_TOKEN, "http://127.0.0.1:9/bot", lambda status: None, lambda name: _ignore, _ignore, _ignore, _ignore
+    )
+    registered = {c for handler in app.handlers[0] if isinstance(handler, CommandHandler) for c in handler.commands}
+    assert {name for name, _ in BOT_COMMANDS} <= registered
+    assert registered == set(Commands.names())
+
+
+async def _ignore(update: object, context: object) -> None:
+    """A callback that does nothing."""

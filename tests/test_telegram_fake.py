@@ -75,6 +75,54 @@ async def test_invalid_html_and_length_give_bad_request(bot: Bot) -> None:
     assert len(ok.text or "") == 4096
 
 
+async def test_length_counts_utf16_units_after_entity_parsing(bot: Bot) -> None:
+    """4096 plain characters pass however long their tags, but 2049 emoji (4098 UTF-16 units) are too long."""
+    ok = await bot.send_message(42, "<b>" + "x" * 4000 + "</b>" + "&amp;" * 96, parse_mode="HTML")
+    assert len(ok.text or "") == 4096
+    await bot.send_message(42, "😀" * 2048)
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bot.send_message(42, "😀" * 2049)
+
+
+async def test_entity_and_keyboard_limits_give_bad_request(bot: Bot) -> None:
+    """100 entities and 100 buttons pass; a 101st entity or button, or 65 bytes of button data, are refused."""
+    await bot.send_message(42, "<b>x</b> " * 100, parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)entities"):
+        await bot.send_message(42, "<b>x</b> " * 101, parse_mode="HTML")
+
+    def keyboard(count: int, data: str = "p") -> InlineKeyboardMarkup:
+        """`count` buttons in rows of 8."""
+        buttons = [InlineKeyboardButton(str(n), callback_data=data) for n in range(count)]
+        return InlineKeyboardMarkup([buttons[i : i + 8] for i in range(0, count, 8)])
+
+    await bot.send_message(42, "ok", reply_markup=keyboard(100))
+    with pytest.raises(BadRequest, match=r"(?i)reply_markup_too_long"):
+        await bot.send_message(42, "ok", reply_markup=keyboard(101))
+    await bot.send_message(42, "ok", reply_markup=keyboard(1, "é" * 32))
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bot.send_message(42, "ok", reply_markup=keyboard(1, "é" * 32 + "x"))
+
+
+async def test_links_mentions_tags_and_commands_become_entities_and_count(bot: Bot) -> None:
+    """Telegram finds links, mentions, hashtags and commands in plain text itself; they count toward the 100."""
+    message = await bot.send_message(
+        42,
+        '😀 see https://arxiv.org/abs/1 or <a href="https://x.org">x</a> #ml @arxiv_bot /list <code>/not</code>',
+        parse_mode="HTML",
+    )
+    assert [(e.type, e.offset, e.length) for e in message.entities] == [
+        ("url", 7, 23),
+        ("text_link", 34, 1),
+        ("hashtag", 36, 3),
+        ("mention", 40, 10),
+        ("bot_command", 51, 5),
+        ("code", 57, 4),
+    ]
+    await bot.send_message(42, "<b>x</b> #tag " * 50, parse_mode="HTML")
+    with pytest.raises(BadRequest, match=r"(?i)entities"):
+        await bot.send_message(42, "<b>x</b> #tag " * 50 + "/help", parse_mode="HTML")
+
+
 def test_parse_html_entities_use_utf16_offsets() -> None:
     """Entity offsets count UTF-16 code units, and pre with a language-class code becomes one pre entity."""
     text, entities = parse_html('😀 <tg-spoiler>s</tg-spoiler> <pre><code class="language-py">p</code></pre>')

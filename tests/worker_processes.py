@@ -20,7 +20,7 @@ from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram
 
 DAY = date(2024, 3, 29)  # a Friday listing: nothing newer is announced until Monday's
 TOPIC = parse_filter("cs.LG")
-FOUR_MESSAGES = 100  # papers whose English digest takes 4 Telegram messages (30 entries a message at most)
+FOUR_MESSAGES = 120  # papers whose English digest takes 4 Telegram messages (about 35 entries fill 4096 characters)
 TWO_MESSAGES = 50
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from html import escape
 
@@ -11,10 +12,13 @@ from bot.render.split import fit_escaped, pack
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
-ENTRIES_PER_MESSAGE = 30  # each entry has up to 3 entities; Telegram renders only about 100 per message
+ENTITY_LIMIT = 100  # Telegram renders only about 100 entities a message; a digest entry has 2+ (so ≤ 50 buttons)
 TITLE_LIMIT = 300
 LINE_LIMIT = 600
 PIECE_LIMIT = MESSAGE_LIMIT - 100  # room for the tags around a piece
+_TAG_RE = re.compile(r"<[^>]*>")
+# Where Telegram may find an entity in plain text by itself: a link, mention or e-mail, hashtag, cashtag, command.
+_FOUND_ENTITY_RE = re.compile(r"://|www\.|@\w|(?<![\w#])#\w|(?<![\w$])\$[A-Za-z]|(?<![\w/])/\w")
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,27 @@ def fit(text: str, limit: int) -> str:
     return fit_escaped(text, limit, escape)
 
 
+def entity_count(html: str) -> int:
+    """At most how many entities Telegram makes of this HTML: one per tag, plus those it finds in the text."""
+    return html.count("</") + len(_FOUND_ENTITY_RE.findall(_TAG_RE.sub(" ", html)))
+
+
+def pack_messages(pieces: list[str]) -> list[list[int]]:
+    """Group pieces into messages within Telegram's length and, as far as whole pieces allow, its entity limit."""
+    groups: list[list[int]] = []
+    for group in pack(pieces, MESSAGE_LIMIT):
+        groups.append([])
+        entities = 0
+        for index in group:
+            count = entity_count(pieces[index])
+            if groups[-1] and entities + count > ENTITY_LIMIT:
+                groups.append([])
+                entities = 0
+            groups[-1].append(index)
+            entities += count
+    return groups
+
+
 def entry_html(entry: SummaryEntry) -> str:
     """One paper of a digest: bold number, linked title, optional English title, summaries."""
     parts = [f'<b>{entry.number}.</b> <a href="{escape(entry.url)}">{fit(entry.heading, TITLE_LIMIT)}</a>']
@@ -51,7 +76,7 @@ def digest_messages(digest: Digest, lang: str, header: str) -> list[ChatMessage]
     head = f"<b>{fit(header, PIECE_LIMIT)}</b>" + (f"\n<i>{fit(digest.lead, LINE_LIMIT)}</i>" if digest.lead else "")
     pieces = [head] + [entry_html(e) for e in entries] + ([fit(digest.footer, LINE_LIMIT)] if digest.footer else [])
     messages = []
-    for group in pack(pieces, MESSAGE_LIMIT, max_pieces=ENTRIES_PER_MESSAGE):
+    for group in pack_messages(pieces):
         html = "\n\n".join(pieces[i] for i in group)
         buttons = tuple((str(entries[i - 1].number), entries[i - 1].paper_id) for i in group if 0 < i <= len(entries))
         messages.append(ChatMessage(html, buttons))
@@ -72,7 +97,7 @@ def paper_messages(item: DigestItem) -> list[ChatMessage]:
         pieces.append(f"<i>{fit(tldr_en, PIECE_LIMIT)}</i>")
     pieces += [fit(abstract_zh, PIECE_LIMIT), fit(abstract, PIECE_LIMIT)]
     pieces = [p for p in pieces if p]
-    messages = [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+    messages = [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack_messages(pieces)]
     rate = tuple((label, rating_data(command, paper.arxiv_id)) for label, command in RATINGS)
     return [*messages[:-1], replace(messages[-1], actions=rate)]  # 👍/👎 under the end of the abstract
 
@@ -80,7 +105,7 @@ def paper_messages(item: DigestItem) -> list[ChatMessage]:
 def text_messages(text: str) -> list[ChatMessage]:
     """Plain text, escaped, split between paragraphs when it is too long."""
     pieces = [fit(p, PIECE_LIMIT) for p in text.split("\n\n") if p.strip()] or [escape(text.strip() or "…")]
-    return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, MESSAGE_LIMIT)]
+    return [ChatMessage("\n\n".join(pieces[i] for i in group)) for group in pack_messages(pieces)]
 
 
 def document_messages(filename: str, data: bytes, caption: str) -> list[ChatMessage]:

@@ -37,6 +37,7 @@ from bot.store.keys import (
     UNSCHEDULED_KEY,
     WAITING_KEY,
     chat_keys,
+    commands_hash_key,
     listing_key,
     paper_key,
     ranking_keys,
@@ -123,6 +124,15 @@ class Store:
     async def put_translation_failure(self, model: str, versioned_id: str, reason: str, ttl: int) -> None:
         """Remember for `ttl` seconds that a translation failed, so asking again soon costs no LLM call."""
         await self._redis.set(translation_failure_key(model, versioned_id), reason[:500], ex=max(1, ttl))
+
+    async def synced_commands_hash(self, platform: str, app: str, scope: str) -> str | None:
+        """The hash of the command list last synced for this application and scope (`global` or a server)."""
+        raw = await self._redis.get(commands_hash_key(platform, app, scope))
+        return None if raw is None else str(raw)
+
+    async def put_synced_commands_hash(self, platform: str, app: str, scope: str, digest: str) -> None:
+        """Remember the hash of the command list just synced for this application and scope."""
+        await self._redis.set(commands_hash_key(platform, app, scope), digest)
 
     async def get_paper(self, arxiv_id: str) -> Paper | None:
         """Return a paper's cached metadata, if it was seen recently."""

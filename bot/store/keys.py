@@ -16,6 +16,7 @@ SUBSCRIBERS_KEY = PREFIX + "subscribers"
 BROKEN_SUBSCRIBERS_KEY = PREFIX + "subscribers:broken"  # hash: chat key -> why its stored record is unreadable
 LISTING_KEY = PREFIX + "listing:{categories}"
 LISTING_TTL_SECONDS = 30 * 60
+COMMANDS_HASH_KEY = PREFIX + "commands:{platform}:{app}:{scope}"  # hash of the command list last synced there
 
 
 def translation_key(model: str, versioned_id: str) -> str:
@@ -36,6 +37,11 @@ def paper_key(arxiv_id: str) -> str:
 def subscriber_key(chat: ChatRef) -> str:
     """The hash holding one chat's subscription."""
     return SUBSCRIBER_KEY.format(chat=chat.key)
+
+
+def commands_hash_key(platform: str, app: str, scope: str) -> str:
+    """The key of the hash of the commands last synced for an application, globally or in one server."""
+    return COMMANDS_HASH_KEY.format(platform=platform, app=app, scope=scope)
 
 
 def listing_key(categories: tuple[str, ...] | list[str]) -> str:

@@ -74,8 +74,9 @@ def snowflake_time() -> str:
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON answer with exactly `Content-Type: application/json` (no charset), as discord.py expects."""
-    return web.Response(status=status, body=json.dumps(body).encode(),
-                        headers={"Content-Type": "application/json", **(headers or {})})
+    return web.Response(
+        status=status, body=json.dumps(body).encode(), headers={"Content-Type": "application/json", **(headers or {})}
+    )
 
 
 def _error(status: int, code: int, errors: dict[str, Any] | None = None) -> web.Response:
@@ -107,8 +108,12 @@ def limit_problems(payload: dict[str, Any]) -> list[tuple[str, str, str]]:
         fields = embed.get("fields") or []
         if len(fields) > 25:
             problems.append((f"embeds.{n}.fields", "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length."))
-        texts = [embed.get("title"), embed.get("description"), (embed.get("footer") or {}).get("text"),
-                 (embed.get("author") or {}).get("name")]
+        texts = [
+            embed.get("title"),
+            embed.get("description"),
+            (embed.get("footer") or {}).get("text"),
+            (embed.get("author") or {}).get("name"),
+        ]
         for m, field in enumerate(fields):
             for key in ("name", "value"):
                 text = field.get(key)
@@ -136,15 +141,26 @@ def _component_problems(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]
         for m, button in enumerate(children):
             custom_id = button.get("custom_id") or ""
             if button.get("style") != 5 and not 1 <= len(custom_id) <= 100:
-                problems.append((f"components.{n}.components.{m}.custom_id", "BASE_TYPE_BAD_LENGTH",
-                                 "Must be between 1 and 100 in length."))
+                problems.append(
+                    (
+                        f"components.{n}.components.{m}.custom_id",
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 100 in length.",
+                    )
+                )
             if custom_id in seen:
-                problems.append((f"components.{n}.components.{m}.custom_id", "COMPONENT_CUSTOM_ID_DUPLICATED",
-                                 "Component custom id cannot be duplicated"))
+                problems.append(
+                    (
+                        f"components.{n}.components.{m}.custom_id",
+                        "COMPONENT_CUSTOM_ID_DUPLICATED",
+                        "Component custom id cannot be duplicated",
+                    )
+                )
             seen.add(custom_id)
             if utf16_len(button.get("label") or "") > 80:
-                problems.append((f"components.{n}.components.{m}.label", "BASE_TYPE_MAX_LENGTH",
-                                 "Must be 80 or fewer in length."))
+                problems.append(
+                    (f"components.{n}.components.{m}.label", "BASE_TYPE_MAX_LENGTH", "Must be 80 or fewer in length.")
+                )
     return problems
 
 
@@ -235,9 +251,14 @@ class FakeDiscord(LoopbackServer):
                     if self.close_gateway_with is not None:
                         await ws.close(code=self.close_gateway_with)
                         break
-                    ready = {"v": 10, "user": self.bot_user, "guilds": [], "session_id": "fake-session",
-                             "resume_gateway_url": self.gateway_url,
-                             "application": {"id": str(self.app_id), "flags": 0}}
+                    ready = {
+                        "v": 10,
+                        "user": self.bot_user,
+                        "guilds": [],
+                        "session_id": "fake-session",
+                        "resume_gateway_url": self.gateway_url,
+                        "application": {"id": str(self.app_id), "flags": 0},
+                    }
                     await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
                 elif payload["op"] == 6:  # RESUME: the session cannot be resumed, identify again
                     await ws.send_str(json.dumps({"op": 9, "d": False}))
@@ -293,14 +314,30 @@ class FakeDiscord(LoopbackServer):
 
     def user(self, user_id: int, name: str = "ada") -> dict[str, Any]:
         """A user object."""
-        return {"id": str(user_id), "username": f"{name}{user_id}", "discriminator": "0", "global_name": name,
-                "avatar": None, "public_flags": 0, "bot": False}
+        return {
+            "id": str(user_id),
+            "username": f"{name}{user_id}",
+            "discriminator": "0",
+            "global_name": name,
+            "avatar": None,
+            "public_flags": 0,
+            "bot": False,
+        }
 
     @property
     def bot_user(self) -> dict[str, Any]:
         """The bot's own user object."""
-        return {"id": str(self.app_id), "username": BOT_NAME, "discriminator": "0", "global_name": None,
-                "avatar": None, "bot": True, "verified": True, "mfa_enabled": False, "flags": 0}
+        return {
+            "id": str(self.app_id),
+            "username": BOT_NAME,
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "verified": True,
+            "mfa_enabled": False,
+            "flags": 0,
+        }
 
     def slash(
         self,
@@ -342,8 +379,9 @@ class FakeDiscord(LoopbackServer):
             raise AssertionError(f"message {message_id} has no button {custom_id!r}")
         data = {"custom_id": custom_id, "component_type": 2}
         guild_id = message.get("guild_id")
-        payload = self._interaction(3, data, int(message["channel_id"]), user_id,
-                                    int(guild_id) if guild_id else None, permissions)
+        payload = self._interaction(
+            3, data, int(message["channel_id"]), user_id, int(guild_id) if guild_id else None, permissions
+        )
         payload["message"] = message
         return payload
 
@@ -366,25 +404,61 @@ class FakeDiscord(LoopbackServer):
         self._interactions[interaction.token] = interaction
         user = self.user(user_id)
         payload: dict[str, Any] = {
-            "id": str(interaction.id), "application_id": str(self.app_id), "type": kind, "data": data,
-            "token": interaction.token, "version": 1, "locale": "en-US", "entitlements": [],
-            "attachment_size_limit": 10_485_760, "app_permissions": str(EVERYONE_PERMISSIONS),
+            "id": str(interaction.id),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "token": interaction.token,
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10_485_760,
+            "app_permissions": str(EVERYONE_PERMISSIONS),
             "channel_id": str(channel_id),
         }
         if guild_id is None:
-            payload.update(user=user, context=1, authorizing_integration_owners={"1": str(user_id)},
-                           channel={"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0,
-                                    "recipients": [user]})
+            payload.update(
+                user=user,
+                context=1,
+                authorizing_integration_owners={"1": str(user_id)},
+                channel={"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0, "recipients": [user]},
+            )
             return payload
         payload.update(
-            guild_id=str(guild_id), guild={"id": str(guild_id), "locale": "en-US", "features": []},
-            guild_locale="en-US", context=0, authorizing_integration_owners={"0": str(guild_id)},
-            member={"user": user, "roles": [], "joined_at": "2024-01-01T00:00:00+00:00", "deaf": False,
-                    "mute": False, "flags": 0, "pending": False, "nick": None, "avatar": None,
-                    "premium_since": None, "communication_disabled_until": None, "permissions": str(permissions)},
-            channel={"id": str(channel_id), "type": 0, "guild_id": str(guild_id), "name": "papers", "position": 0,
-                     "permission_overwrites": [], "nsfw": False, "parent_id": None, "topic": None,
-                     "last_message_id": None, "rate_limit_per_user": 0, "flags": 0, "permissions": str(permissions)},
+            guild_id=str(guild_id),
+            guild={"id": str(guild_id), "locale": "en-US", "features": []},
+            guild_locale="en-US",
+            context=0,
+            authorizing_integration_owners={"0": str(guild_id)},
+            member={
+                "user": user,
+                "roles": [],
+                "joined_at": "2024-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "nick": None,
+                "avatar": None,
+                "premium_since": None,
+                "communication_disabled_until": None,
+                "permissions": str(permissions),
+            },
+            channel={
+                "id": str(channel_id),
+                "type": 0,
+                "guild_id": str(guild_id),
+                "name": "papers",
+                "position": 0,
+                "permission_overwrites": [],
+                "nsfw": False,
+                "parent_id": None,
+                "topic": None,
+                "last_message_id": None,
+                "rate_limit_per_user": 0,
+                "flags": 0,
+                "permissions": str(permissions),
+            },
         )
         return payload
 
@@ -430,10 +504,27 @@ class FakeDiscord(LoopbackServer):
         if not self._authorised(request):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
         owner = self.user(1, "owner")
-        return _json({"id": str(self.app_id), "name": BOT_NAME, "icon": None, "description": "", "summary": "",
-                      "type": None, "hook": True, "bot_public": True, "bot_require_code_grant": False,
-                      "verify_key": "0" * 64, "owner": owner, "team": None, "flags": 0, "tags": [],
-                      "interactions_endpoint_url": None, "redirect_uris": [], "approximate_guild_count": 1})
+        return _json(
+            {
+                "id": str(self.app_id),
+                "name": BOT_NAME,
+                "icon": None,
+                "description": "",
+                "summary": "",
+                "type": None,
+                "hook": True,
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "owner": owner,
+                "team": None,
+                "flags": 0,
+                "tags": [],
+                "interactions_endpoint_url": None,
+                "redirect_uris": [],
+                "approximate_guild_count": 1,
+            }
+        )
 
     async def _commands(self, request: web.Request) -> web.Response:
         """GET or PUT (bulk overwrite) global or guild application commands."""
@@ -447,8 +538,16 @@ class FakeDiscord(LoopbackServer):
             return _json({"message": "405: Method Not Allowed", "code": 0}, 405)
         registered = []
         for command in await request.json():
-            full = {"id": str(next(self._ids)), "application_id": str(self.app_id), "version": str(next(self._ids)),
-                    "type": 1, "default_member_permissions": None, "nsfw": False, "options": [], **command}
+            full = {
+                "id": str(next(self._ids)),
+                "application_id": str(self.app_id),
+                "version": str(next(self._ids)),
+                "type": 1,
+                "default_member_permissions": None,
+                "nsfw": False,
+                "options": [],
+                **command,
+            }
             if guild:
                 full["guild_id"] = guild
             registered.append(full)
@@ -462,19 +561,39 @@ class FakeDiscord(LoopbackServer):
             return _json({"message": "401: Unauthorized", "code": 0}, 401)
         user_id = int((await request.json())["recipient_id"])
         channel_id = self.dm_channels.setdefault(user_id, next(self._ids))
-        return _json({"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0,
-                      "recipients": [self.user(user_id)]})
+        return _json(
+            {"id": str(channel_id), "type": 1, "last_message_id": None, "flags": 0, "recipients": [self.user(user_id)]}
+        )
 
     def _message(self, payload: dict[str, Any], channel_id: int, guild_id: int | None, flags: int) -> dict[str, Any]:
         """Store and return the message object Discord would create from a payload."""
         message: dict[str, Any] = {
-            "id": str(next(self._ids)), "channel_id": str(channel_id), "author": self.bot_user,
-            "content": payload.get("content") or "", "timestamp": snowflake_time(), "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [{"id": str(next(self._ids)), "filename": name, "size": 1, "url": "https://cdn.invalid/a",
-                             "proxy_url": "https://cdn.invalid/a"} for name in payload.get("_files", [])],
-            "embeds": payload.get("embeds") or [], "components": payload.get("components") or [],
-            "pinned": False, "type": 0, "flags": flags, "allowed_mentions": payload.get("allowed_mentions"),
+            "id": str(next(self._ids)),
+            "channel_id": str(channel_id),
+            "author": self.bot_user,
+            "content": payload.get("content") or "",
+            "timestamp": snowflake_time(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [
+                {
+                    "id": str(next(self._ids)),
+                    "filename": name,
+                    "size": 1,
+                    "url": "https://cdn.invalid/a",
+                    "proxy_url": "https://cdn.invalid/a",
+                }
+                for name in payload.get("_files", [])
+            ],
+            "embeds": payload.get("embeds") or [],
+            "components": payload.get("components") or [],
+            "pinned": False,
+            "type": 0,
+            "flags": flags,
+            "allowed_mentions": payload.get("allowed_mentions"),
         }
         guild_id = guild_id or self.guild_of.get(channel_id)
         if guild_id is not None:
@@ -519,8 +638,11 @@ class FakeDiscord(LoopbackServer):
             return _error(status, code)
         if self._rate_limits[channel_id]:
             wait = self._rate_limits[channel_id].popleft()
-            return _json({"message": "You are being rate limited.", "retry_after": wait, "global": False}, 429,
-                         {"Via": "1.1 google", "Retry-After": str(max(1, round(wait))), "X-RateLimit-Scope": "user"})
+            return _json(
+                {"message": "You are being rate limited.", "retry_after": wait, "global": False},
+                429,
+                {"Via": "1.1 google", "Retry-After": str(max(1, round(wait))), "X-RateLimit-Scope": "user"},
+            )
         payload = await self._payload(request)
         refusal = self._refusal(payload)
         if refusal is not None:
@@ -543,11 +665,15 @@ class FakeDiscord(LoopbackServer):
             return refusal
         interaction.response_type, interaction.response_flags = kind, data.get("flags") or 0
         self.callbacks.append({"token": interaction.token, "type": kind, "flags": interaction.response_flags})
-        answer: dict[str, Any] = {"interaction": {"id": str(interaction.id), "type": interaction.type,
-                                                  "response_message_loading": kind == 5,
-                                                  "response_message_ephemeral": bool(interaction.response_flags
-                                                                                     & EPHEMERAL)},
-                                  "resource": {"type": kind}}
+        answer: dict[str, Any] = {
+            "interaction": {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(interaction.response_flags & EPHEMERAL),
+            },
+            "resource": {"type": kind},
+        }
         if kind == 4:
             message = self._message(data, interaction.channel_id, interaction.guild_id, interaction.response_flags)
             interaction.original_used = True
@@ -592,8 +718,7 @@ class FakeDiscord(LoopbackServer):
         if refusal is not None:
             return refusal
         if original is None:
-            original = self._message(payload, interaction.channel_id, interaction.guild_id,
-                                     interaction.response_flags)
+            original = self._message(payload, interaction.channel_id, interaction.guild_id, interaction.response_flags)
             answers.insert(0, original)
             interaction.original_used = True
         else:

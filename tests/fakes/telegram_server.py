@@ -42,6 +42,8 @@ BOT_USERNAME = "arxiv_digest_test_bot"
 BOT_FIRST_NAME = "arXiv Digest (test)"
 MAX_MESSAGE_LENGTH = 4096
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_ENTITIES = 100  # Telegram renders only about 100; the fake refuses more so a bot never relies on the rest
+MAX_KEYBOARD_BUTTONS = 100
 
 PRIVATE_CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
@@ -101,6 +103,16 @@ _NAMED_ENTITIES: Mapping[str, str] = {"lt": "<", "gt": ">", "amp": "&", "quot": 
 _ENTITY_RE = re.compile(r"&(?:(?P<named>lt|gt|amp|quot)|#(?P<dec>[0-9]{1,7})|#[xX](?P<hex>[0-9a-fA-F]{1,6}));")
 _PATH_RE = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z_]+)/?$")
 _BUTTON_URL_RE = re.compile(r"^(https?|tg)://\S+$", re.IGNORECASE)
+# What Telegram turns into entities in plain text by itself (a simplified subset of its rules).
+_AUTO_ENTITY_RES = (
+    ("url", re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+")),
+    ("email", re.compile(r"[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")),
+    ("mention", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{4,31}\b")),
+    ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
+    ("cashtag", re.compile(r"(?<![\w$])\$[A-Z]{1,8}\b")),
+    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")),
+)
+_NO_AUTO_ENTITIES_IN = frozenset({"code", "pre", "text_link", "url", "email"})
 
 
 class EntityParseError(ValueError):
@@ -286,6 +298,25 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     return "".join(out), entities
 
 
+def detect_entities(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the links, e-mails, mentions, hashtags, cashtags and commands Telegram finds in a text by itself.
+
+    Nothing is found inside code, pre or a link; the result is sorted as Telegram sorts entities.
+    """
+    taken = [(e["offset"], e["offset"] + e["length"]) for e in entities if e["type"] in _NO_AUTO_ENTITIES_IN]
+    found = list(entities)
+    for kind, pattern in _AUTO_ENTITY_RES:
+        for match in pattern.finditer(text):
+            start = utf16_len(text[: match.start()])
+            end = start + utf16_len(match.group())
+            if any(start < right and left < end for left, right in taken):
+                continue
+            taken.append((start, end))
+            found.append({"type": kind, "offset": start, "length": end - start})
+    found.sort(key=lambda e: (e["offset"], -e["length"]))
+    return found
+
+
 def _close_tag(tag: _OpenTag, position: int, stack: list[_OpenTag]) -> dict[str, Any] | None:
     """The entity a just-closed tag produces, or None (empty tags, `<a>` without href, a pre's language code)."""
     length = position - tag.start
@@ -346,7 +377,7 @@ def _int_param(params: Mapping[str, Any], key: str, *, required: bool = True) ->
 
 
 def _validate_reply_markup(markup: Any) -> None:
-    """Check an inline keyboard the way Telegram does (button data 1-64 bytes, a valid URL)."""
+    """Check an inline keyboard the way Telegram does (at most 100 buttons, button data 1-64 bytes, a valid URL)."""
     if markup is None:
         return
     if not isinstance(markup, dict):
@@ -356,6 +387,8 @@ def _validate_reply_markup(markup: Any) -> None:
         return
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise _ApiError(400, 'Bad Request: field "inline_keyboard" of the InlineKeyboardMarkup must be an Array')
+    if sum(len(row) for row in rows) > MAX_KEYBOARD_BUTTONS:
+        raise _ApiError(400, "Bad Request: REPLY_MARKUP_TOO_LONG")
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
@@ -762,8 +795,10 @@ class FakeTelegram(LoopbackServer):
         while not (found := ready()) and not self._closing:
             if self._poll_number != mine:
                 self.conflicts += 1
-                raise _ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one "
-                                     "bot instance is running")
+                raise _ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+                )
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
@@ -836,8 +871,11 @@ class FakeTelegram(LoopbackServer):
             text, entities = raw, list(params.get("entities") or [])
         if not text.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
-        if len(text) > MAX_MESSAGE_LENGTH:
+        entities = detect_entities(text, entities)
+        if utf16_len(text) > MAX_MESSAGE_LENGTH:
             raise _ApiError(400, "Bad Request: message is too long")
+        if len(entities) > MAX_ENTITIES:
+            raise _ApiError(400, f"Bad Request: {len(entities)} entities; Telegram renders only {MAX_ENTITIES}")
         return raw, text, entities
 
     def _check_limits(self, chat_id: int | str, now: float) -> None:
@@ -918,13 +956,21 @@ class FakeTelegram(LoopbackServer):
         if utf16_len(caption) > 1024:
             raise _ApiError(400, "Bad Request: message caption is too long")
         message: dict[str, Any] = {
-            "message_id": self._next_message_id(chat_id), "from": self._user(self.bot_id),
-            "chat": self._chat(chat_id), "date": int(time.time()), "caption": caption,
-            "document": {"file_id": f"doc{len(self.documents)}", "file_unique_id": f"u{len(self.documents)}",
-                         "file_name": document["filename"], "file_size": len(document["data"])},
+            "message_id": self._next_message_id(chat_id),
+            "from": self._user(self.bot_id),
+            "chat": self._chat(chat_id),
+            "date": int(time.time()),
+            "caption": caption,
+            "document": {
+                "file_id": f"doc{len(self.documents)}",
+                "file_unique_id": f"u{len(self.documents)}",
+                "file_name": document["filename"],
+                "file_size": len(document["data"]),
+            },
         }
-        self.documents.append({"chat_id": chat_id, "filename": document["filename"], "data": document["data"],
-                               "caption": caption})
+        self.documents.append(
+            {"chat_id": chat_id, "filename": document["filename"], "data": document["data"], "caption": caption}
+        )
         self._notify_sent()
         return message
 
