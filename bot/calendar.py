@@ -63,18 +63,6 @@ class ArxivCalendar:
                 return day
         return None
 
-    def next_listing_day(self, now: datetime) -> date:
-        """The listing day of the first announcement strictly after `now`."""
-        day = _aware(now).astimezone(ET).date()
-        while not (self.is_listing_day(day) and self.announcement_time(day) > now):
-            day += timedelta(days=1)
-        return day
-
-    def listing_days_between(self, after: date, upto: date) -> list[date]:
-        """Listing days d with after < d <= upto, in order."""
-        count = (upto - after).days
-        return [d for d in (after + timedelta(days=n) for n in range(1, count + 1)) if self.is_listing_day(d)]
-
 
 def _wall_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The instant the wall clock in `zone` shows `at` on `day`; in a DST gap, the first valid instant after it."""
@@ -95,12 +83,6 @@ def _wall_clock(day: date, at: time, zone: ZoneInfo) -> datetime:
         else:
             after = middle
     return datetime.fromtimestamp(after, UTC)
-
-
-def local_time_today(now: datetime, at: time, tz: str) -> datetime:
-    """The instant (UTC) of `at` on the local date of `now` in timezone tz."""
-    zone = ZoneInfo(tz)
-    return _wall_clock(_aware(now).astimezone(zone).date(), at, zone)
 
 
 def next_local_time(now: datetime, at: time, tz: str) -> datetime:

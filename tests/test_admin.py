@@ -82,8 +82,11 @@ async def test_broadcast_reaches_every_subscribed_chat(service: DigestService, s
     assert {t for _, t in texts} == {"Maintenance tonight"}
 
 
-def test_clock_is_injectable(service: DigestService) -> None:
-    """The service's clock is an injectable function returning aware UTC times."""
-    assert service.clock().tzinfo is not None
-    service.clock = lambda: datetime(2024, 3, 25, tzinfo=UTC)
-    assert service.clock().date() == date(2024, 3, 25)
+async def test_stats_counts_the_day_of_the_injected_clock(service: DigestService, store: Store) -> None:
+    """/stats counts the digests sent on the service clock's day (UTC), not the machine's day."""
+    service.clock = lambda: datetime(2024, 3, 25, 23, 30, tzinfo=UTC)
+    commands = Commands(service, store, admin_ids=frozenset({"500"}))
+    stats = Stats(store.redis)
+    for day in (date(2024, 3, 25), date(2024, 3, 25), date(2024, 3, 26), datetime.now(UTC).date()):
+        await stats.record_sent(day)
+    assert "digests sent today: 2" in _text(await commands.handle(_say(ADMIN, "/stats")))

@@ -15,7 +15,6 @@ from bot.calendar import (
     DEFAULT_HOLIDAYS,
     ET,
     ArxivCalendar,
-    local_time_today,
     next_local_time,
     parse_holidays,
 )
@@ -110,26 +109,6 @@ def test_announcement_time_is_the_evening_before_in_eastern_time() -> None:
     assert CAL.announcement_time(date(2025, 1, 1)) == utc(2025, 1, 1, 1, 0)
 
 
-def test_next_listing_day_skips_weekends_and_holidays() -> None:
-    """After Thursday's announcement the next one is Sunday's (Monday's listing); a holiday is skipped."""
-    assert CAL.next_listing_day(et(2024, 3, 28, 21, 0)) == date(2024, 4, 1)
-    assert CAL.next_listing_day(et(2024, 3, 30, 12, 0)) == date(2024, 4, 1)
-    assert CAL.next_listing_day(et(2024, 12, 23, 19, 59)) == date(2024, 12, 24)
-    assert CAL.next_listing_day(et(2024, 12, 23, 20, 0)) == date(2024, 12, 26), "strictly after now"
-    assert CAL.next_listing_day(et(2024, 12, 24, 12, 0)) == date(2024, 12, 26), "the 25th is a holiday"
-    assert CAL.next_listing_day(utc(2024, 3, 10, 23, 59)) == date(2024, 3, 11), "Sunday 20:00 EDT is 00:00 UTC"
-    assert CAL.next_listing_day(et(2024, 12, 31, 20, 0)) == date(2025, 1, 2), "across the year boundary"
-
-
-def test_listing_days_between() -> None:
-    """Listing days after one day up to another leave out weekends, holidays and the starting day."""
-    days = CAL.listing_days_between(date(2024, 12, 20), date(2024, 12, 30))
-    assert days == [date(2024, 12, 23), date(2024, 12, 24), date(2024, 12, 26), date(2024, 12, 27),
-                    date(2024, 12, 30)]
-    assert CAL.listing_days_between(date(2024, 12, 27), date(2024, 12, 29)) == []
-    assert CAL.listing_days_between(date(2024, 12, 30), date(2024, 12, 20)) == []
-
-
 @pytest.mark.parametrize(
     ("now", "at", "tz", "expected"),
     [
@@ -157,30 +136,12 @@ def test_next_local_time(now: datetime, at: time, tz: str, expected: datetime) -
 
 
 @pytest.mark.parametrize(
-    ("now", "at", "tz", "expected"),
-    [
-        (utc(2024, 3, 24, 16, 30), time(9), "Asia/Shanghai", utc(2024, 3, 25, 1, 0)),  # 00:30 on the 25th there
-        (utc(2024, 3, 25, 15, 0), time(9), "Asia/Shanghai", utc(2024, 3, 25, 1, 0)),  # already past: still today
-        (utc(2024, 3, 31, 12, 0), time(2, 30), "Europe/Berlin", utc(2024, 3, 31, 1, 0)),  # gap: 03:00 CEST
-        (utc(2024, 10, 27, 12, 0), time(2, 30), "Europe/Berlin", utc(2024, 10, 27, 0, 30)),  # repeat: the first
-        (et(2024, 3, 24, 23, 0), time(20), "America/New_York", et(2024, 3, 24, 20, 0)),
-    ],
-)
-def test_local_time_today(now: datetime, at: time, tz: str, expected: datetime) -> None:
-    """Today's instant of a wall-clock time is taken on now's date in that timezone, past or not."""
-    result = local_time_today(now, at, tz)
-    assert result == expected and result.tzinfo is UTC
-
-
-@pytest.mark.parametrize(
     "call",
     [
         CAL.latest_listing_day,
-        CAL.next_listing_day,
         lambda now: next_local_time(now, time(9), "Asia/Shanghai"),
-        lambda now: local_time_today(now, time(9), "Asia/Shanghai"),
     ],
-    ids=["latest_listing_day", "next_listing_day", "next_local_time", "local_time_today"],
+    ids=["latest_listing_day", "next_local_time"],
 )
 def test_naive_time_is_refused(call: Callable[[datetime], object]) -> None:
     """A naive datetime is a programming error and is refused."""
@@ -222,17 +183,18 @@ def test_latest_listing_is_the_newest_announcement(now: datetime, offsets: froze
     day = cal.latest_listing_day(now)
     assert day is not None and cal.is_listing_day(day)
     assert cal.announcement_time(day) <= now
-    following = cal.next_listing_day(cal.announcement_time(day))
-    assert following == cal.next_listing_day(now) and cal.announcement_time(following) > now
-    assert cal.listing_days_between(day, following) == [following]
+    following = day + timedelta(days=1)
+    while not cal.is_listing_day(following):
+        following += timedelta(days=1)
+    assert cal.announcement_time(following) > now
 
 
 @given(NOWS, st.times(), st.sampled_from(ZONES))
 def test_next_local_time_is_soon_and_after_now(now: datetime, at: time, tz: str) -> None:
-    """The next delivery instant is after now, within a day and an hour, and today's if that is still ahead."""
+    """The next delivery instant is after now, within a day and an hour, and the first one after now."""
     nxt = next_local_time(now, at, tz)
     assert now < nxt <= now + timedelta(hours=25)
-    today = local_time_today(now, at, tz)
-    assert nxt == today if today > now else nxt > today
+    previous = next_local_time(nxt - timedelta(hours=26), at, tz)  # occurrences are 23 to 25 hours apart
+    assert previous <= now < nxt
     shown = nxt.astimezone(ZoneInfo(tz)).time()
     assert shown >= at or shown < time(4), "the wall clock shows `at`, or the end of a DST gap just after it"

@@ -76,7 +76,7 @@ async def test_same_filter_twice_is_kept_once(say: Say, store: Store) -> None:
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
-        ("/subscribe cs.XX", "cs."),
+        ("/subscribe cs.XX", "unknown arXiv category 'cs.XX'"),
         ("/subscribe", "usage"),
         ('/subscribe "unclosed', "quote"),
         ("/subscribe " + "x" * 10_000, "too long"),

@@ -19,9 +19,12 @@ from bot.models import Digest, TranslationStatus
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState
+from bot.store.keys import DUE_KEY, seen_key
 from bot.subscribers import ChatRef, Lang, Subscriber
+from handlers.commands import Commands, Incoming
 from tests.fakes.arxiv_server import Canned, FakeArxiv, fixture_bytes
 from tests.fakes.llm_server import Behaviour, FakeLLM
+from tests.worker_processes import traces_of
 
 SHANGHAI = ChatRef("telegram", "1")
 BERLIN = ChatRef("telegram", "2")
@@ -298,8 +301,12 @@ async def test_a_delivery_is_never_sent_twice(bot: Bot) -> None:
     assert bot.sender.days_of(SHANGHAI) == ["2024-03-25"]
 
 
-async def test_a_migrated_group_keeps_its_delivery_history(bot: Bot) -> None:
-    """A group that gets a new id keeps its settings, the days it received and the papers it saw."""
+async def test_a_migrated_group_keeps_its_delivery_history(
+    service: DigestService, store: Store, arxiv: FakeArxiv
+) -> None:
+    """A group that gets a new id keeps its settings, its delivery time, the days it received and the papers it saw."""
+    # No listing on the 26th: when the moved chat is next due (07:00 Berlin) its newest day is the one it received.
+    bot = make_bot(service, store, arxiv, ArxivCalendar(holidays=frozenset({date(2024, 3, 26)})))
     await bot.subscribe(SHANGHAI, time(7), "Europe/Berlin")
     await bot.at(utc(25, 0, 40), feed_day=date(2024, 3, 25))
     await bot.at(utc(25, 6))
@@ -311,7 +318,21 @@ async def test_a_migrated_group_keeps_its_delivery_history(bot: Bot) -> None:
     assert await bot.state.last_day(new) == "2024-03-25"
     assert len(await bot.state.seen_papers(new)) == PAPERS_A_DAY
     await bot.at(utc(26, 6))
-    assert bot.sender.days_of(new) == []
+    assert bot.sender.days_of(new) == [], "the day it already received is not sent again under its new id"
+    await bot.at(utc(27, 6), feed_day=date(2024, 3, 27))
+    assert bot.sender.days_of(new) == ["2024-03-27"], "it stays scheduled at its own time under the new id"
+
+
+async def test_stop_after_deliveries_leaves_no_due_time_or_papers_seen(bot: Bot, service: DigestService) -> None:
+    """/stop from a chat that has received a day and awaits the next forgets its due time and the papers it saw."""
+    await bot.subscribe(SHANGHAI, time(7), "Europe/Berlin")
+    await bot.at(utc(25, 0, 40), feed_day=date(2024, 3, 25))
+    await bot.at(utc(25, 6))
+    assert bot.sender.days_of(SHANGHAI) == ["2024-03-25"]
+    traces = await traces_of(bot.store, SHANGHAI)
+    assert f"{DUE_KEY} lists it" in traces and seen_key(SHANGHAI) in traces, traces
+    await Commands(service, bot.store).handle(Incoming(SHANGHAI, SHANGHAI.chat_id, "/stop"))
+    assert await traces_of(bot.store, SHANGHAI) == []
 
 
 async def test_nothing_is_fetched_while_nobody_has_a_topic(bot: Bot) -> None:

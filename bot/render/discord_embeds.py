@@ -19,7 +19,6 @@ FIELDS_PER_EMBED = 25
 EMBEDS_TOTAL_LIMIT = 6000
 EMBEDS_PER_MESSAGE = 10
 BUTTONS_PER_ROW = 5
-BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_LIMIT = 80
 CUSTOM_ID_LIMIT = 100
 FOOTER_LIMIT = 300  # of Discord's 2048, kept small so the fields' share of the 6000 total stays as it was
@@ -173,8 +172,10 @@ def paper_messages(item: DigestItem) -> list[DiscordMessage]:
     descriptions = ["\n\n".join(pieces[i] for i in group) for group in pack(pieces, DESCRIPTION_LIMIT)]
     heading = fit(title_zh or title or paper.versioned_id, TITLE_LIMIT)
     url = safe_url(paper.abs_url, paper.versioned_id)
-    embeds = [Embed(title=heading if n == 0 else "", url=url if n == 0 else "", description=text)
-              for n, text in enumerate(descriptions)]
+    embeds = [
+        Embed(title=heading if n == 0 else "", url=url if n == 0 else "", description=text)
+        for n, text in enumerate(descriptions)
+    ]
     messages = _embeds_messages(embeds)
     if BUTTON_PAPER.fullmatch(paper.arxiv_id):  # 👍/👎 under the end of the abstract
         rate = tuple(Button(label, rating_data(command, paper.arxiv_id)) for label, command in RATINGS)
@@ -192,31 +193,3 @@ def text_messages(text: str) -> list[DiscordMessage]:
     limit = CONTENT_LIMIT - 100
     pieces = [fit(p, limit) for p in text.split("\n\n") if p.strip()] or [escape(text.strip() or "…")]
     return [DiscordMessage("\n\n".join(pieces[i] for i in group)) for group in pack(pieces, CONTENT_LIMIT)]
-
-
-def limit_violations(message: DiscordMessage) -> list[str]:
-    """Every Discord limit this message breaks (empty when it may be sent), counted in UTF-16 units."""
-    problems = []
-    if utf16_len(message.content) > CONTENT_LIMIT:
-        problems.append("content > 2000")
-    if not (message.content.strip() or message.embeds or message.file):
-        problems.append("empty message")
-    if len(message.embeds) > EMBEDS_PER_MESSAGE:
-        problems.append("more than 10 embeds")
-    if sum(utf16_len(e.text) for e in message.embeds) > EMBEDS_TOTAL_LIMIT:
-        problems.append("embeds > 6000")
-    for e in message.embeds:
-        if utf16_len(e.title) > TITLE_LIMIT or utf16_len(e.description) > DESCRIPTION_LIMIT:
-            problems.append("embed title or description too long")
-        if len(e.fields) > FIELDS_PER_EMBED:
-            problems.append("more than 25 fields")
-        for f in e.fields:
-            if not (0 < utf16_len(f.name) <= FIELD_NAME_LIMIT and 0 < utf16_len(f.value) <= FIELD_VALUE_LIMIT):
-                problems.append("field name or value empty or too long")
-    if len(message.buttons) > BUTTONS_PER_MESSAGE:
-        problems.append("more than 25 buttons")
-    if any(len(b.custom_id) > CUSTOM_ID_LIMIT or utf16_len(b.label) > BUTTON_LABEL_LIMIT for b in message.buttons):
-        problems.append("button custom_id or label too long")
-    if len({b.custom_id for b in message.buttons}) != len(message.buttons):
-        problems.append("duplicate custom_id")
-    return problems
