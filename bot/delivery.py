@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
-from bot.filters import CompiledMatcher, Filter
+from bot.filters import CompiledMatcher, Filter, PreparedPapers
 from bot.models import Digest, Listing, Paper
 from bot.service import DigestService
 from bot.store import Store
@@ -93,6 +93,7 @@ class DeliveryWorker:
     clock: Clock = utc_now
     _group_ready: bool = False
     _listings: dict[str, Listing] = field(default_factory=dict)
+    _prepared: dict[str, PreparedPapers] = field(default_factory=dict)  # each kept day's papers, words worked out
     _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # entry id -> the task sending it
 
     @property
@@ -177,8 +178,11 @@ class DeliveryWorker:
             if listing is None:
                 return None
             if len(self._listings) >= LISTINGS_KEPT:
-                self._listings.pop(next(iter(self._listings)))
+                oldest = next(iter(self._listings))
+                self._listings.pop(oldest)
+                self._prepared.pop(oldest, None)
             self._listings[day] = listing
+            self._prepared[day] = PreparedPapers(listing.papers)
         return self._listings[day]
 
     async def _match_batch(self, batch: list[QueuedDelivery]) -> Matches:
@@ -190,9 +194,8 @@ class DeliveryWorker:
                 filters_by_day.setdefault(delivery.day, {})[delivery.chat.key] = sub.filters
         matches: Matches = {}
         for day, filters in filters_by_day.items():
-            listing = await self._listing(day)
-            if listing is not None:
-                for chat_key, papers in CompiledMatcher(filters).match(listing.papers).items():
+            if await self._listing(day) is not None:
+                for chat_key, papers in CompiledMatcher(filters).match(self._prepared[day]).items():
                     matches[(chat_key, day)] = papers
         return matches
 

@@ -3,7 +3,7 @@
 `words` holds the one notion of a word they share. Callers import from `bot.filters`.
 """
 
-from bot.filters.compiled import CompiledMatcher, matching_papers
+from bot.filters.compiled import CompiledMatcher, PreparedPapers, matching_papers
 from bot.filters.language import MAX_LENGTH, MAX_TERMS, Filter, filter_from_options, parse_filter
 from bot.filters.words import fold, words
 
@@ -12,6 +12,7 @@ __all__ = [
     "MAX_TERMS",
     "CompiledMatcher",
     "Filter",
+    "PreparedPapers",
     "filter_from_options",
     "fold",
     "matching_papers",

@@ -70,6 +70,20 @@ class _PaperText:
         return self._phrases[phrase]
 
 
+class PreparedPapers:
+    """A day's papers with each one's words worked out once (on first use), to match many batches of chats."""
+
+    def __init__(self, papers: Sequence[Paper]) -> None:
+        self.papers = tuple(papers)
+        self._texts: list[_PaperText] | None = None
+
+    def texts(self) -> list[_PaperText]:
+        """Each paper's words, in the papers' order."""
+        if self._texts is None:
+            self._texts = [_PaperText(paper) for paper in self.papers]
+        return self._texts
+
+
 @dataclass(frozen=True)
 class _Compiled:
     """A filter prepared for the compiled matcher: folded categories and word tuples."""
@@ -151,10 +165,12 @@ class CompiledMatcher:
         else:
             self._unconditional.append(fid)
 
-    def match(self, papers: Sequence[Paper]) -> dict[str, list[Paper]]:
+    def match(self, listing: Sequence[Paper] | PreparedPapers) -> dict[str, list[Paper]]:
         """Each subscriber's matching papers in input order, each arXiv id once; subscribers without any are absent."""
+        prepared = listing if isinstance(listing, PreparedPapers) else PreparedPapers(listing)
+        papers = prepared.papers
         with _gc_paused():
-            hits = self._hits_by_filter(papers)
+            hits = self._hits_by_filter(prepared.texts())
             distinct_ids = len({p.arxiv_id for p in papers}) == len(papers)
             merged: dict[tuple[int, ...], list[Paper]] = {}
             result: dict[str, list[Paper]] = {}
@@ -169,12 +185,11 @@ class CompiledMatcher:
                     result[subscriber] = list(chosen)
             return result
 
-    def _hits_by_filter(self, papers: Sequence[Paper]) -> list[Sequence[int]]:
+    def _hits_by_filter(self, texts: Sequence[_PaperText]) -> list[Sequence[int]]:
         """For each distinct filter, the ascending indices of the papers it matches."""
         found: list[list[int]] = [[] for _ in self._compiled]
         in_category: dict[str, list[int]] = defaultdict(list)
-        for i, paper in enumerate(papers):
-            text = _PaperText(paper)
+        for i, text in enumerate(texts):
             for key in text.category_keys:
                 in_category[key].append(i)
             for fid in self._matching_filters(text):
