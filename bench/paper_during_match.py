@@ -31,8 +31,8 @@ from bench.storage import save_all
 from bench.synthetic import forget, make_papers, subscribers
 from bot.calendar import ArxivCalendar
 from bot.config import Secret, settings_from_mapping
-from bot.day_matching import DaySubscribers, feed_categories_of, papers_wanted
-from bot.engine import DailyEngine
+from bot.delivery.engine import DailyEngine
+from bot.delivery.matching import DaySubscribers, feed_categories_of, papers_wanted
 from bot.models import Paper
 from bot.runtime import build_service
 from bot.store import Store

@@ -12,8 +12,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.clock import Clock, utc_now
+from bot.delivery import Scheduler
 from bot.errors import StoreUnavailable
-from bot.schedule import Scheduler
 from bot.store import Store
 from bot.store.delivery import DeliveryState
 from bot.store.stats import Stats, StatsSnapshot

@@ -10,11 +10,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 
 from bot.calendar import ArxivCalendar
-from bot.delivery import DeliveryWorker, Sender, SendResult
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine, DeliveryWorker, Scheduler, Sender, SendResult, process_name
 from bot.health import Health, start_health_server
 from bot.runtime import Runtime
-from bot.schedule import Scheduler, process_name
 from bot.standby import Standby
 from bot.store import Store
 from bot.store.delivery import DeliveryState

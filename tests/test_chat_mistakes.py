@@ -10,7 +10,7 @@ import pytest
 
 from bot.arxiv_source import parse_rss
 from bot.calendar import ArxivCalendar
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState

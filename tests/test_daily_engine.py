@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as redis
 
 from bot.calendar import ArxivCalendar
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine
 from bot.redis_server import RedisServer
 from bot.service import DigestService
 from bot.store import Store

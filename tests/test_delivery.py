@@ -13,8 +13,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.calendar import ArxivCalendar
-from bot.delivery import DeliveryWorker, OnSent, SendResult
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine, DeliveryWorker, OnSent, SendResult
 from bot.models import Digest, TranslationStatus
 from bot.service import DigestService
 from bot.store import Store

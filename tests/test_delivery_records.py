@@ -14,8 +14,7 @@ import pytest
 
 from bot.calendar import ArxivCalendar
 from bot.config import Secret
-from bot.delivery import DeliveryWorker
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine, DeliveryWorker
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState

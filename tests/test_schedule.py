@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from bot.schedule import Scheduler
+from bot.delivery import Scheduler
 from bot.store import Store
 from bot.store.delivery import DeliveryState
 
