@@ -31,7 +31,6 @@ from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
 from bot.render.markdown import render_digest, render_paper
 from bot.runtime import open_runtime, redis_store
 from bot.service import DigestOutcome, DigestService
-from bot.store.delivery import DeliveryState
 from bot.transfer import export_subscribers, import_subscribers, parse_export
 
 PROG = "arxiv-digest"
@@ -260,7 +259,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
 async def run_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     """`dead-letters [--requeue]`: one line per dead letter (chat, day, reason), optionally re-queued."""
     async with redis_store(settings) as store:
-        state = DeliveryState(store.redis)
+        state = store.delivery
         letters = await state.dead_letters()
         lines = [f"{d.get('chat', '?')}\t{d.get('day', '?')}\t{d.get('reason', '')}" for d in letters]
         lines += [f"{chat}\t-\tunreadable subscription: {why}" for chat, why in

@@ -48,7 +48,7 @@ async def fixture_delivery(
     adapter = TelegramAdapter(commands, store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
                               pacer=ChatPacer(private_interval=0.2, group_interval=0.4))
     await adapter.start(polling=False)
-    state = DeliveryState(store.redis)
+    state = store.delivery
     yield Delivery(DeliveryWorker(store, state, service, {"telegram": adapter}, "w1", claim_idle_ms=0), commands,
                    state)
     await adapter.stop()
