@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from arxiv_digest.app import broadcaster
 from bot.service import DigestService
 from bot.store import Store
 from bot.subscribers import ChatRef
-from handlers.app import broadcaster
 from handlers.commands import Commands, Incoming
 from handlers.replies import TextReply
 from tests.test_delivery import RecordingSender

@@ -53,3 +53,24 @@ def test_lua_scripts_live_in_the_store() -> None:
         if any(isinstance(n, ast.Attribute) and n.attr == "register_script" for n in ast.walk(tree))
     ]
     assert offenders == []
+
+
+def test_the_core_imports_no_adapter() -> None:
+    """bot/ imports neither handlers/ nor the composition root nor a chat library, so it runs without them."""
+    forbidden = {"handlers", "arxiv_digest", "telegram", "discord"}
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported(tree) & forbidden)
+        for path, tree in _modules("bot")
+        if _imported(tree) & forbidden
+    }
+    assert offenders == {}
+
+
+def test_adapters_reach_no_network_client_of_their_own() -> None:
+    """handlers/ imports neither redis nor httpx: the store and the service are handed to it."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imported(tree) & {"redis", "httpx"})
+        for path, tree in _modules("handlers")
+        if _imported(tree) & {"redis", "httpx"}
+    }
+    assert offenders == {}
