@@ -175,7 +175,7 @@ def redis_server() -> Iterator[RedisServer]:
 async def open_store(server: RedisServer) -> AsyncIterator[Store]:
     """A Store on the server, emptied first and closed afterwards."""
     store = Store.from_url(server.url)
-    await store.redis.flushall()
+    await store.redis_for_tests.flushall()
     try:
         yield store
     finally:

@@ -27,7 +27,6 @@ from bench.common import Row, open_store, redis_server
 from bench.synthetic import make_papers, subscribers
 from bot.models import Listing, Translation
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 from bot.subscribers import ChatRef, Subscriber
 from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, FakeTelegram
 
@@ -101,7 +100,7 @@ def _translation(title: str) -> Translation:
 
 async def _prepare(store: Store, chats: int, papers: int) -> None:
     """Fill Redis: subscribers, the day's listing, its translations, and one queued delivery per chat."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     await state.ensure_group()
     population = [_chat_of(sub, n) for n, sub in enumerate(subscribers(chats))]
     listing = Listing(tuple(make_papers(papers)), DAY, ("cs.LG",))

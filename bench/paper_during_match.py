@@ -31,12 +31,11 @@ from bench.storage import save_all
 from bench.synthetic import forget, make_papers, subscribers
 from bot.calendar import ArxivCalendar
 from bot.config import Secret, settings_from_mapping
-from bot.day_matching import DaySubscribers, feed_categories_of, papers_wanted
-from bot.engine import DailyEngine
+from bot.delivery.engine import DailyEngine
+from bot.delivery.matching import DaySubscribers, feed_categories_of, papers_wanted
 from bot.models import Paper
 from bot.runtime import build_service
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 from bot.store.keys import DAYS_KEY, day_listing_key, day_status_key
 from bot.subscribers import Subscriber
 from handlers.commands import Commands
@@ -151,7 +150,7 @@ async def _phase(
 
 async def _forget_day(store: Store) -> None:
     """Drop the fetched day so the next fetch tick does the whole work again."""
-    await store.redis.delete(day_status_key(DAY.isoformat()), day_listing_key(DAY.isoformat()), DAYS_KEY)
+    await store.redis_for_tests.delete(day_status_key(DAY.isoformat()), day_listing_key(DAY.isoformat()), DAYS_KEY)
 
 
 async def _measure(size: int, paper_count: int) -> list[tuple[str, list[float], int, float]]:
@@ -178,7 +177,7 @@ async def _measure(size: int, paper_count: int) -> list[tuple[str, list[float], 
             service = build_service(settings, store, http)
             await save_all(store, subscribers(size))
             forget()
-            state = DeliveryState(store.redis)
+            state = store.delivery
             shipped = DailyEngine(service, store, state, ArxivCalendar())
             in_thread = DailyEngine(service, store, state, ArxivCalendar(), process_above=size)
             on_loop = OnLoopEngine(service, store, state, ArxivCalendar())

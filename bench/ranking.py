@@ -272,7 +272,7 @@ async def _memory(store: Store) -> list[Row]:
     used = 0
     for chat in chats:
         for key in (ratings_key(chat), ranking_key(chat), profile_key(chat)):
-            used += int(await store.redis.memory_usage(key) or 0)
+            used += int(await store.redis_for_tests.memory_usage(key) or 0)
     per_chat = used / len(chats)
     return [
         Row(
@@ -323,7 +323,7 @@ async def _with_redis() -> list[Row]:
     with redis_server() as server:
         async with open_store(server) as store:
             rows = await _quality(store)
-            await store.redis.flushall()
+            await store.redis_for_tests.flushall()
             rows += await _memory(store)
     return rows
 

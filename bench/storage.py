@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from bench.common import Row, fmt_count, open_store, redis_server, timed
 from bench.synthetic import subscribers
 from bot.store import Store
-from bot.store.delivery import DeliveryState, QueuedDelivery
+from bot.store.delivery import QueuedDelivery
 from bot.store.keys import SEEN_DAYS, SUBSCRIBERS_KEY, UNSCHEDULED_KEY, subscriber_key
 from bot.subscribers import Subscriber
 
@@ -20,7 +20,7 @@ CONCURRENT_SAVES = 100
 
 async def used_memory(store: Store) -> int:
     """INFO memory's used_memory, in bytes."""
-    info = await store.redis.info("memory")
+    info = await store.redis_for_tests.info("memory")
     return int(info["used_memory"])
 
 
@@ -34,19 +34,20 @@ async def _subscriptions(store: Store, size: int) -> list[Row]:
     """Load `size` subscribers into an empty Redis and measure what they take."""
     subs = subscribers(size)
     await save_all(store, subs[:CONCURRENT_SAVES])  # open the pool's connections (their buffers count too) ...
-    await store.redis.flushall()  # ... then start from an empty keyspace
+    await store.redis_for_tests.flushall()  # ... then start from an empty keyspace
     before = await used_memory(store)
     with timed() as watch:
         await save_all(store, subs)
     after = await used_memory(store)
-    assert await store.redis.scard(SUBSCRIBERS_KEY) == size
+    assert await store.redis_for_tests.scard(SUBSCRIBERS_KEY) == size
     per = (after - before) / size
     sample_key = subscriber_key(subs[size // 2].chat)
-    hash_bytes = int(await store.redis.memory_usage(sample_key) or 0)
+    hash_bytes = int(await store.redis_for_tests.memory_usage(sample_key) or 0)
     set_bytes = 0
     for key in (SUBSCRIBERS_KEY, UNSCHEDULED_KEY):
-        set_bytes += int(await store.redis.memory_usage(key, samples=0) or 0)
-    encodings = [await store.redis.object("encoding", subscriber_key(s.chat)) for s in subs[:: max(1, size // 500)]]
+        set_bytes += int(await store.redis_for_tests.memory_usage(key, samples=0) or 0)
+    client = store.redis_for_tests
+    encodings = [await client.object("encoding", subscriber_key(s.chat)) for s in subs[:: max(1, size // 500)]]
     big = sum(1 for e in encodings if e == "hashtable") / len(encodings)
     return [Row(
         NAME, f"{fmt_count(size)} subscribers × 3 filters", "used_memory per subscriber", f"{per:,.0f} B",
@@ -59,8 +60,8 @@ async def _subscriptions(store: Store, size: int) -> list[Row]:
 
 async def _history(store: Store, chats: int, papers_per_day: int) -> Row:
     """Memory added by SEEN_DAYS of delivery records (the per-chat records hash and seen-papers set) per chat."""
-    await store.redis.flushall()
-    state = DeliveryState(store.redis)
+    await store.redis_for_tests.flushall()
+    state = store.delivery
     await state.ensure_group()
     subs = subscribers(chats)
     await save_all(store, subs)

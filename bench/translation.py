@@ -48,7 +48,7 @@ def _translator(http: httpx.AsyncClient, llm: FakeLLM, store: Store, concurrency
 
 async def _economy(store: Store, http: httpx.AsyncClient, size: int, count: int, matcher: CompiledMatcher) -> Row:
     """Translate one day's matched papers for `size` subscribers: requests counted at the fake, then a second pass."""
-    await store.redis.flushall()
+    await store.redis_for_tests.flushall()
     papers = make_papers(count)
     wanted = wanted_papers(matcher, papers)
     async with FakeLLM() as llm:
@@ -74,7 +74,7 @@ async def _economy(store: Store, http: httpx.AsyncClient, size: int, count: int,
 
 async def _wall_time(store: Store, http: httpx.AsyncClient, count: int, concurrency: int) -> Row:
     """Translate `count` papers against a fake LLM answering in 1 s each; compare with count / concurrency."""
-    await store.redis.flushall()
+    await store.redis_for_tests.flushall()
     papers = make_papers(count, seed=7)
     async with FakeLLM() as llm:
         llm.delay = 1.0
@@ -92,7 +92,7 @@ async def _wall_time(store: Store, http: httpx.AsyncClient, count: int, concurre
 
 async def _as_shipped(store: Store, http: httpx.AsyncClient, count: int) -> Row:
     """translate_many over `count` uncached papers with the Store as Store.from_url builds it."""
-    await store.redis.flushall()
+    await store.redis_for_tests.flushall()
     papers = make_papers(count, seed=11)
     async with FakeLLM() as llm:
         translator = _translator(http, llm, store, concurrency=20)

@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -31,7 +31,6 @@ from bot.render.json_form import digest_from_json, digest_to_json, item_to_json
 from bot.render.markdown import render_digest, render_paper
 from bot.runtime import open_runtime, redis_store
 from bot.service import DigestOutcome, DigestService
-from bot.store.delivery import DeliveryState
 from bot.transfer import export_subscribers, import_subscribers, parse_export
 
 PROG = "arxiv-digest"
@@ -214,29 +213,6 @@ async def run_paper(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def run_bot(args: argparse.Namespace, settings: Settings) -> int:
-    """`run`: the chat bot on every configured platform, until Ctrl-C or SIGTERM."""
-    from handlers.app import NO_TOKEN, run_bot, run_worker
-
-    if not (settings.telegram_bot_token or settings.discord_bot_token):
-        note(NO_TOKEN)
-        return 1
-    if settings.llm is None:
-        note(TRANSLATIONS_OFF)
-    async with open_runtime(settings) as runtime:
-        await (run_worker if args.command == "worker" else run_bot)(runtime)
-    return 0
-
-
-async def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """`chat`: the bot's commands in this terminal."""
-    from handlers.app import run_chat as chat
-
-    async with open_runtime(settings) as runtime:
-        await chat(runtime)
-    return 0
-
-
 async def run_export(args: argparse.Namespace, settings: Settings) -> int:
     """`export`: every subscription as JSON on standard output."""
     async with redis_store(settings) as store:
@@ -260,7 +236,7 @@ async def run_import(args: argparse.Namespace, settings: Settings) -> int:
 async def run_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
     """`dead-letters [--requeue]`: one line per dead letter (chat, day, reason), optionally re-queued."""
     async with redis_store(settings) as store:
-        state = DeliveryState(store.redis)
+        state = store.delivery
         letters = await state.dead_letters()
         lines = [f"{d.get('chat', '?')}\t{d.get('day', '?')}\t{d.get('reason', '')}" for d in letters]
         lines += [f"{chat}\t-\tunreadable subscription: {why}" for chat, why in
@@ -283,14 +259,12 @@ def run_render(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {  # the commands of the core; `run`, `worker` and `chat` come from arxiv_digest/
     "digest": run_digest,
     "paper": run_paper,
-    "run": run_bot,
     "export": run_export,
     "import": run_import,
-    "worker": run_bot,
-    "chat": run_chat,
     "dead-letters": run_dead_letters,
 }
 
@@ -301,8 +275,8 @@ def silence_stdout() -> None:
     os.dup2(devnull, sys.stdout.fileno())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of `arxiv-digest` and `python -m bot`; returns the exit status.
+def main(argv: Sequence[str] | None, commands: Mapping[str, Command]) -> int:
+    """Parse `argv` and run its command from `commands` (arxiv_digest.main adds the chat platforms'); the exit status.
 
     Every failure ends as one line on standard error (with LOG_LEVEL=DEBUG an unexpected one adds its
     traceback) and a non-zero status, with every secret the settings hold masked.
@@ -316,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         redact, debug = RedactSecrets(settings_secrets(settings)), settings.log_level == "DEBUG"
         install_exception_hooks(redact, debug=debug)
         configure_logging(settings)
-        return asyncio.run(COMMANDS[args.command](args, settings))
+        return asyncio.run(commands[args.command](args, settings))
     except DigestError as exc:
         note(f"error: {redact.redact(str(exc))}")
         return 1

@@ -12,11 +12,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from bot.clock import Clock, utc_now
+from bot.delivery import Scheduler
 from bot.errors import StoreUnavailable
-from bot.schedule import Scheduler
 from bot.store import Store
-from bot.store.delivery import DeliveryState
-from bot.store.stats import Stats, StatsSnapshot
+from bot.store.stats import StatsSnapshot
 
 PREFIX = "arxiv_digest_"
 
@@ -95,9 +94,8 @@ class Health:
 
     async def metrics(self, request: web.Request) -> web.Response:
         """The shared counters for Prometheus."""
-        client = self.store.redis
-        snap = await Stats(client).snapshot(self.clock().date())
-        depth = await DeliveryState(client).queue_depth()
+        snap = await self.store.stats.snapshot(self.clock().date())
+        depth = await self.store.delivery.queue_depth()
         return web.Response(body=render_metrics(snap, depth), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -16,8 +16,6 @@ from bot.errors import StoreUnavailable
 from bot.local_redis import ensure_local_redis
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.budget import TranslationBudget
-from bot.store.stats import Stats
 from bot.translate import Translator
 
 log = logging.getLogger(__name__)
@@ -78,11 +76,9 @@ def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> 
         api_url=settings.arxiv_api_url,
         min_interval=settings.arxiv_min_interval,
     )
-    stats = Stats(store.redis)
+    stats = store.stats
     translator = Translator(http, settings.llm, store, stats=stats) if settings.llm is not None else None
-    budget = TranslationBudget(
-        store.redis, settings.paper_translations_per_user_hour, settings.paper_translations_per_user_day
-    )
+    budget = store.budget(settings.paper_translations_per_user_hour, settings.paper_translations_per_user_day)
     return DigestService(source=source, store=store, translator=translator, stats=stats, budget=budget)
 
 

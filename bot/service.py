@@ -24,7 +24,6 @@ from bot.filters import Filter
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
 from bot.store import Store
 from bot.store.budget import TranslationBudget
-from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
 from bot.translate import Translator
 
@@ -114,7 +113,7 @@ class DigestService:
     @cached_property
     def ranking(self) -> ChatRanking:
         """Each chat's ratings, and its digests ranked and limited (one per service: day indexes are shared)."""
-        return ChatRanking(RatingStore(self.store.redis), self.clock)
+        return ChatRanking(self.store.ratings, self.clock)
 
     @property
     def translations_on(self) -> bool:

@@ -8,7 +8,6 @@ from typing import Any
 from bot.errors import DigestError, InvalidTransferFile
 from bot.filters import parse_filter
 from bot.store import Store
-from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef, Subscriber, parse_lang, parse_time, parse_timezone
 
 FORMAT = "arxiv-digest/subscribers"
@@ -66,7 +65,7 @@ def ranking_from_json(obj: object, index: int) -> dict[str, Any] | None:
 async def export_subscribers(store: Store) -> str:
     """Every subscription as a JSON document, with each chat's ranking settings and ratings."""
     subscribers = await store.all_subscribers()
-    ratings = RatingStore(store.redis)
+    ratings = store.ratings
     entries = []
     for sub in subscribers:
         entry, ranking = subscriber_to_json(sub), await ratings.export(sub.chat)
@@ -97,5 +96,5 @@ async def import_subscribers(store: Store, text: str) -> int:
     for sub, ranking in zip(subscribers, rankings, strict=True):
         await store.save_subscriber(sub)
         if ranking is not None:
-            await RatingStore(store.redis).restore(sub.chat, ranking)
+            await store.ratings.restore(sub.chat, ranking)
     return len(subscribers)

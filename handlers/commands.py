@@ -17,8 +17,6 @@ from bot.ranking.model import DISLIKE, LIKE
 from bot.render.markdown import render_digest
 from bot.service import DigestService, PaperAnswer, Requester
 from bot.store import Store, is_outage
-from bot.store.delivery import DeliveryState
-from bot.store.stats import Stats
 from bot.subscribers import (
     ChatRef,
     Subscriber,
@@ -219,8 +217,8 @@ class Commands:
 
     async def cmd_stats(self, msg: Incoming, args: str) -> list[Reply]:
         """Admins: subscribers per platform, digests sent today, LLM use this month."""
-        snap = await Stats(self._store.redis).snapshot(self._service.clock().date())
-        depth = await DeliveryState(self._store.redis).queue_depth()
+        snap = await self._store.stats.snapshot(self._service.clock().date())
+        depth = await self._store.delivery.queue_depth()
         platforms = ", ".join(f"{p} {n}" for p, n in sorted(snap.subscribers.items())) or "0"
         return [TextReply(
             f"订阅 · subscribers: {platforms}\n"

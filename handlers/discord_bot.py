@@ -38,7 +38,7 @@ from bot.render.discord_embeds import (
 )
 from bot.render.fields import RATINGS, rating_data, rating_of_data
 from bot.store import Store
-from bot.store.limiter import SharedLimiter, bot_key
+from bot.store.limiter import bot_key
 from bot.subscribers import ChatRef, Lang
 from bot.supervisor import Supervisor
 from handlers import texts
@@ -353,7 +353,7 @@ class DiscordAdapter:
         self._gateway: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
         self.gateway_up = False  # between READY (or RESUMED) and the next disconnect
-        self._limiter = SharedLimiter(store.redis, bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
+        self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content

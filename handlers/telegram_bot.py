@@ -38,7 +38,7 @@ from bot.models import Digest
 from bot.render.fields import rating_of_data
 from bot.render.telegram_html import ChatMessage, digest_messages, document_messages, paper_messages, text_messages
 from bot.store import Store
-from bot.store.limiter import SharedLimiter, bot_key
+from bot.store.limiter import bot_key
 from bot.subscribers import ChatRef, Lang
 from handlers import texts
 from handlers.commands import Commands, Incoming
@@ -165,7 +165,7 @@ class TelegramAdapter:
         self._store = store
         self._pacer = pacer or ChatPacer()
         # Messages only: Telegram does not count chat actions, callback answers or reads toward the 30/s.
-        self._limiter = SharedLimiter(store.redis, bot_key(PLATFORM, token.reveal()), max_rate)
+        self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), max_rate)
         self._started = False
         self._polling = False
         self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once

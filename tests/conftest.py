@@ -36,7 +36,7 @@ def fixture_redis_url(redis_server: RedisServer) -> Callable[[], str]:
 async def fixture_store(redis_server: RedisServer) -> AsyncIterator[Store]:
     """A Store on the session's redis-server, emptied before each test."""
     store = Store.from_url(redis_server.url)
-    await store.redis.flushdb()
+    await store.redis_for_tests.flushdb()
     yield store
     await store.close()
 

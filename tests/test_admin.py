@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from arxiv_digest.app import broadcaster
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.stats import Stats
 from bot.subscribers import ChatRef
-from handlers.app import broadcaster
 from handlers.commands import Commands, Incoming
 from handlers.replies import TextReply
 from tests.test_delivery import RecordingSender
@@ -52,7 +51,7 @@ async def test_stats_shows_subscribers_sent_and_llm_use(service: DigestService, 
     commands = Commands(service, store, admin_ids=frozenset({"500"}))
     await commands.handle(_say(ADMIN, "/subscribe cs.LG"))
     await commands.handle(Incoming(ChatRef("discord", "7"), "7", "/subscribe stat.ML"))
-    stats = Stats(store.redis)
+    stats = store.stats
     today = service.clock().date()
     await stats.record_sent(today)
     await stats.record_sent(today)

@@ -10,10 +10,9 @@ import pytest
 
 from bot.arxiv_source import parse_rss
 from bot.calendar import ArxivCalendar
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 from bot.subscribers import ChatRef
 from handlers.commands import Commands, Incoming
 from handlers.replies import PaperReply, Reply, TextReply
@@ -153,7 +152,7 @@ async def test_commands_for_another_bot_are_ignored(say: Say, store: Store) -> N
 
 async def test_a_time_set_less_than_a_minute_ahead_is_today(say: Say, store: Store) -> None:
     """/time for 30 s ahead, scheduled by the first tick after that moment passed, is delivered today."""
-    state, calendar = DeliveryState(store.redis), ArxivCalendar()
+    state, calendar = store.delivery, ArxivCalendar()
     engine = DailyEngine(service=None, store=store, state=state, calendar=calendar)  # type: ignore[arg-type]
     tick = datetime(2024, 2, 6, 9, 1, 20, tzinfo=UTC)  # the first tick after the user's 09:00:30
     day = calendar.latest_listing_day(tick)

@@ -186,13 +186,13 @@ async def test_malformed_setting_is_named(env: dict[str, str], tmp_path: Path) -
     assert "LLM_CONCURRENCY" in run.err and "Traceback" not in run.err
 
 
-async def test_python_dash_m_bot_is_the_same_program(tmp_path: Path) -> None:
-    """`python -m bot` answers like `arxiv-digest`."""
+async def test_python_dash_m_is_the_same_program(tmp_path: Path) -> None:
+    """`python -m arxiv_digest` answers like `arxiv-digest`."""
     import asyncio
     import sys
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "render", cwd=tmp_path, env=base_env(tmp_path),
+        sys.executable, "-m", "arxiv_digest", "render", cwd=tmp_path, env=base_env(tmp_path),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate(seed_json_text(SEEDS[0]).encode())

@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio as redis
 
 from bot.calendar import ArxivCalendar
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine
 from bot.redis_server import RedisServer
 from bot.service import DigestService
 from bot.store import Store
@@ -130,8 +130,8 @@ async def test_an_unreadable_subscription_is_skipped_and_everyone_else_delivered
 ) -> None:
     """A corrupt subscriber hash is logged once and set aside; the other chats get their digest."""
     broken = ChatRef("telegram", "9")
-    await bot.store.redis.hset(subscriber_key(broken), mapping={"filters": "[not json", "time": "09:00"})
-    await bot.store.redis.sadd(SUBSCRIBERS_KEY, broken.key)
+    await bot.store.redis_for_tests.hset(subscriber_key(broken), mapping={"filters": "[not json", "time": "09:00"})
+    await bot.store.redis_for_tests.sadd(SUBSCRIBERS_KEY, broken.key)
     await bot.state.set_due(broken, ANNOUNCED.timestamp())
     for chat in (CHAT, OTHER):
         await bot.subscribe(chat, time(9, 30), "Asia/Shanghai")

@@ -7,7 +7,6 @@ from pathlib import Path
 from bot.filters import parse_filter
 from bot.redis_server import RedisServer
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 from bot.store.keys import SUBSCRIBERS_KEY, subscriber_key
 from bot.subscribers import ChatRef, Subscriber
 from tests.cli_runner import base_env, run_cli
@@ -18,7 +17,7 @@ FLAKY = ChatRef("telegram", "7")
 
 async def _bury(store: Store, chat: ChatRef, day: str, reason: str) -> None:
     """Subscribe the chat, queue a delivery, take it as a worker would and move it aside after its last attempt."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     await state.ensure_group()
     await store.save_subscriber(Subscriber(chat, (parse_filter("cs.LG"),)))
     assert await state.enqueue(chat, day, 0)
@@ -28,7 +27,7 @@ async def _bury(store: Store, chat: ChatRef, day: str, reason: str) -> None:
 
 async def test_dead_letters_are_listed_and_requeued(tmp_path: Path, store: Store, redis_server: RedisServer) -> None:
     """The command prints one line per dead letter; --requeue puts them back on the queue and says how many."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     env = base_env(tmp_path, REDIS_URL=redis_server.url)
     empty = await run_cli(["dead-letters"], env, tmp_path)
     assert empty.code == 0 and empty.out == "" and "no dead letters" in empty.err
@@ -52,8 +51,8 @@ async def test_dead_letters_are_listed_and_requeued(tmp_path: Path, store: Store
 async def test_unreadable_subscriptions_are_named(tmp_path: Path, store: Store, redis_server: RedisServer) -> None:
     """A subscription the bot found unreadable is named by the command, with the reason."""
     chat = ChatRef("telegram", "9")
-    await store.redis.hset(subscriber_key(chat), mapping={"filters": "[not json"})
-    await store.redis.sadd(SUBSCRIBERS_KEY, chat.key)
+    await store.redis_for_tests.hset(subscriber_key(chat), mapping={"filters": "[not json"})
+    await store.redis_for_tests.sadd(SUBSCRIBERS_KEY, chat.key)
     assert await store.all_subscribers() == []
     listed = await run_cli(["dead-letters"], base_env(tmp_path, REDIS_URL=redis_server.url), tmp_path)
     assert listed.code == 0, listed.err

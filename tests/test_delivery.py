@@ -13,8 +13,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from bot.calendar import ArxivCalendar
-from bot.delivery import DeliveryWorker, OnSent, SendResult
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine, DeliveryWorker, OnSent, SendResult
 from bot.models import Digest, TranslationStatus
 from bot.service import DigestService
 from bot.store import Store
@@ -113,7 +112,7 @@ async def fixture_bot(service: DigestService, store: Store, arxiv: FakeArxiv) ->
 
 def make_bot(service: DigestService, store: Store, arxiv: FakeArxiv, calendar: ArxivCalendar) -> Bot:
     """Assemble a Bot around one calendar."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     sender = RecordingSender()
     worker = DeliveryWorker(store, state, service, {"telegram": sender}, "w1", claim_idle_ms=0, max_attempts=3)
     return Bot(DailyEngine(service, store, state, calendar), worker, sender, arxiv, state, store)
@@ -295,7 +294,7 @@ async def test_a_delivery_is_never_sent_twice(bot: Bot) -> None:
     await bot.at(utc(25, 0, 40), feed_day=date(2024, 3, 25))
     await bot.at(utc(25, 1))
     assert not await bot.state.enqueue(SHANGHAI, "2024-03-25", 0)
-    await bot.store.redis.xadd("axd:deliveries", {"chat": SHANGHAI.key, "day": "2024-03-25", "skipped": 0})
+    await bot.store.redis_for_tests.xadd("axd:deliveries", {"chat": SHANGHAI.key, "day": "2024-03-25", "skipped": 0})
     while await bot.worker.work_once():
         pass
     assert bot.sender.days_of(SHANGHAI) == ["2024-03-25"]

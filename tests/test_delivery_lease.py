@@ -74,5 +74,5 @@ async def test_a_late_renewal_does_not_take_back_a_delivery_another_worker_claim
     [taken] = await state.claim_stale("b", 0, 10, 1000)
     assert taken.entry_id == second.entry_id, "only the delivery without a live lease is claimed"
     assert await state.renew_leases("a", [first.entry_id, second.entry_id], 1000) == [second.entry_id]
-    assert await store.redis.get(lease_key(second.entry_id)) == "b"
+    assert await store.redis_for_tests.get(lease_key(second.entry_id)) == "b"
     assert await state.claim_stale("c", 0, 10, 1000) == []

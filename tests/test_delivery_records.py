@@ -14,8 +14,7 @@ import pytest
 
 from bot.calendar import ArxivCalendar
 from bot.config import Secret
-from bot.delivery import DeliveryWorker
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine, DeliveryWorker
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState
@@ -49,7 +48,7 @@ async def fixture_delivery(
     adapter = TelegramAdapter(commands, store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
                               pacer=ChatPacer(private_interval=0.2, group_interval=0.4))
     await adapter.start(polling=False)
-    state = DeliveryState(store.redis)
+    state = store.delivery
     yield Delivery(DeliveryWorker(store, state, service, {"telegram": adapter}, "w1", claim_idle_ms=0), commands,
                    state)
     await adapter.stop()

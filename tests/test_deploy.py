@@ -100,10 +100,11 @@ async def test_the_systemd_unit_works_with_the_example_settings_copied(tmp_path:
 
 
 def test_readme_layout_names_every_module() -> None:
-    """The README's layout section names every module of bot/ and handlers/."""
+    """The README's layout section names every module of arxiv_digest/, bot/ and handlers/."""
     readme = (ROOT / "README.md").read_text()
     layout = readme[readme.index("## Layout") : readme.index("## Testing")]
-    modules = {p.name for package in ("bot", "handlers") for p in (ROOT / package).rglob("*.py")} - {"__init__.py"}
+    packages = ("arxiv_digest", "bot", "handlers")
+    modules = {p.name for package in packages for p in (ROOT / package).rglob("*.py")} - {"__init__.py"}
     assert {m for m in modules if m not in layout} == set()
 
 

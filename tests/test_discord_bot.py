@@ -15,6 +15,7 @@ import httpx
 import pytest
 import yarl
 
+from arxiv_digest.app import start_senders
 from bot.config import Secret, settings_from_mapping
 from bot.delivery import SendResult
 from bot.errors import ConfigError
@@ -23,7 +24,6 @@ from bot.runtime import Runtime
 from bot.service import DigestService
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
-from handlers.app import start_senders
 from handlers.commands import Commands, Incoming, Notify
 from handlers.discord_bot import DiscordAdapter, PaperButton
 from handlers.replies import Reply

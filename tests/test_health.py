@@ -8,8 +8,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.health import Health, start_health_server
 from bot.redis_server import free_port
 from bot.store import Store
-from bot.store.delivery import DeliveryState
-from bot.store.stats import Stats
 from bot.subscribers import ChatRef, Subscriber
 
 
@@ -67,12 +65,12 @@ async def _metrics(health: Health) -> httpx.Response:
 async def test_metrics_expose_the_shared_counters(store: Store) -> None:
     """/metrics lists subscribers, digests sent, failures, LLM use, fetch time and queue depth for Prometheus."""
     await store.save_subscriber(Subscriber(ChatRef("telegram", "1")))
-    stats = Stats(store.redis)
+    stats = store.stats
     health = Health(store)
     await stats.record_sent(health.clock().date())
     await stats.record_failure("gone")
     await stats.record_llm("2024-03", 3, 450)
-    await DeliveryState(store.redis).enqueue(ChatRef("telegram", "1"), "2024-03-25", 0)
+    await store.delivery.enqueue(ChatRef("telegram", "1"), "2024-03-25", 0)
     response = await _metrics(health)
     assert response.headers["content-type"].startswith("text/plain")
     samples = _samples(response.text)

@@ -206,7 +206,7 @@ async def test_a_bad_translation_is_shown_as_failed_and_not_asked_for_again(
         [text] = await ask(fake_telegram, 9, f"/paper {paper.arxiv_id}")
         assert FAILED in text and "<script>" not in text
     assert fake_llm.count == 1
-    assert 3500 < await store.redis.ttl(f"axd:trfail:fake-model:{paper.versioned_id}") <= 3600
+    assert 3500 < await store.redis_for_tests.ttl(f"axd:trfail:fake-model:{paper.versioned_id}") <= 3600
 
 
 async def test_an_absurd_token_count_does_not_fail_paper(

@@ -167,7 +167,7 @@ async def test_stop_deletes_ratings_and_interest(say: Say, store: Store) -> None
     await say("/like 2402.03478")
     await say("/interest diffusion")
     assert "deleted" in text_of(await say("/stop"))
-    assert await store.redis.keys("axd:rank*:telegram:2001") == []
+    assert await store.redis_for_tests.keys("axd:rank*:telegram:2001") == []
     listing = text_of(await say("/list"))
     assert "👍 0 · 👎 0" in listing and "interest: -" in listing
 

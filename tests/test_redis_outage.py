@@ -14,7 +14,6 @@ import pytest
 from bot.arxiv_source import parse_rss
 from bot.redis_server import RedisServer, free_port
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 from bot.subscribers import ChatRef, Lang, Subscriber
 from tests.bot_process import BotProcess
 from tests.cli_runner import base_env
@@ -69,7 +68,7 @@ async def test_run_and_worker_survive_a_30_second_redis_outage(
         fake_telegram.refused_chats.clear()
 
         store = Store.from_url(aof_redis.url)
-        state = DeliveryState(store.redis)
+        state = store.delivery
         for chat in later:  # subscribed before the outage, queued after it
             assert await state.enqueue(chat, DAY.isoformat(), 0)
         await fake_telegram.wait_for_sent(1 + len(first) + len(later), timeout=60)

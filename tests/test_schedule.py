@@ -6,9 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from bot.schedule import Scheduler
+from bot.delivery import Scheduler
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 
 NOW = datetime(2024, 3, 25, 1, 0, tzinfo=UTC)
 FAST_LEASE, FAST_RENEW = 1.0, 0.05  # seconds: the lock lapses fast and is tried often
@@ -34,7 +33,7 @@ class CountingTicks:
 
 async def test_only_the_lock_holder_ticks_and_the_lock_passes_on(store: Store) -> None:
     """Of two schedulers only one does the work; when it stops, the other takes over."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     first, second = CountingTicks(), CountingTicks()
     a = Scheduler(first, state, owner="a", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
                   lease=FAST_LEASE, renew_every=FAST_RENEW)
@@ -67,7 +66,7 @@ class SlowTicks(CountingTicks):
 
 async def test_a_tick_longer_than_the_lease_keeps_the_lock(store: Store) -> None:
     """While one fetch tick runs for three lease lengths, no other process takes over the scheduling."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     slow, other = SlowTicks(fetch_seconds=1.5), CountingTicks()
     a = Scheduler(slow, state, owner="a", clock=lambda: NOW, enqueue_every=60, fetch_every=60,
                   lease=0.5, renew_every=0.1)
@@ -88,7 +87,7 @@ async def test_a_tick_longer_than_the_lease_keeps_the_lock(store: Store) -> None
 
 async def test_the_lock_is_released_only_by_its_holder(store: Store) -> None:
     """Release by a process that does not hold the lock leaves it in place; release by the holder frees it."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     assert await state.hold_scheduler_lock("a", 60_000)
     assert not await state.release_scheduler_lock("b")
     assert await state.scheduler_lock_holder() == "a"

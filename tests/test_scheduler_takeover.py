@@ -39,7 +39,7 @@ async def _holder_pid(store: Store, timeout: float) -> int | None:
     """The pid of the process holding the scheduler lock, waiting up to `timeout` for one to hold it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        holder = await store.redis.get(SCHEDULER_LOCK_KEY)
+        holder = await store.redis_for_tests.get(SCHEDULER_LOCK_KEY)
         if holder is not None:
             return int(str(holder).rsplit("-", 1)[1])
         await asyncio.sleep(0.2)

@@ -27,9 +27,7 @@ from bot.redis_server import RedisServer, free_port
 from bot.render.discord_embeds import text_messages
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.delivery import DeliveryState
 from bot.store.limiter import HORIZON_SECONDS, LATE_SECONDS, SharedLimiter, bot_key
-from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef, Lang, Subscriber
 from handlers.commands import Commands
 from handlers.discord_bot import DiscordAdapter
@@ -78,9 +76,9 @@ def _chats() -> list[tuple[ChatRef, int]]:
 
 async def _queue(store: Store, chats: list[tuple[ChatRef, int]]) -> None:
     """Subscribe every chat (`/limit all`) to the topic that gives its digest size, make the day ready, queue them."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     await state.ensure_group()
-    ratings = RatingStore(store.redis)
+    ratings = store.ratings
     for chat, size in chats:
         await store.save_subscriber(Subscriber(chat, (parse_filter(TOPICS[size]),), time(9), "Asia/Shanghai", Lang.EN))
         await ratings.set_field(chat, "limit", "all")
@@ -176,7 +174,7 @@ async def fixture_limiters(store: Store, redis_server: RedisServer) -> AsyncIter
     """Two limiters for one bot token on two connections to the test Redis, as two processes would hold them."""
     other = Store.from_url(redis_server.url)
     bot = bot_key("telegram", DEFAULT_TOKEN)
-    yield SharedLimiter(store.redis, bot, RATE), SharedLimiter(other.redis, bot, RATE)
+    yield store.limiter(bot, RATE), other.limiter(bot, RATE)
     await other.close()
 
 
@@ -222,7 +220,7 @@ async def test_an_urgent_send_goes_ahead_of_a_full_schedule(limiters: Limiters) 
 async def test_limiter_keys_name_hashes_of_the_token_and_the_chat(store: Store, limiters: Limiters) -> None:
     """The limiter's Redis keys carry hashes of the bot token and the chat: neither is readable, nor left by /stop."""
     await limiters[0].acquire("telegram:5", 1.0)
-    keys = [str(k) for k in await store.redis.keys("*")]
+    keys = [str(k) for k in await store.redis_for_tests.keys("*")]
     assert len(keys) == 2 and all(k.startswith("axd:rate:{telegram:") for k in keys)
     assert not any(DEFAULT_TOKEN.split(":")[1] in k or "telegram:5" in k for k in keys)
 
@@ -230,7 +228,7 @@ async def test_limiter_keys_name_hashes_of_the_token_and_the_chat(store: Store, 
 async def test_without_redis_sends_are_paced_by_the_process_alone(caplog: pytest.LogCaptureFixture) -> None:
     """When Redis cannot be reached, sends still go out (answers to users, apologies), evenly spaced, logged once."""
     unreachable = Store.from_url(f"redis://127.0.0.1:{free_port()}/0")
-    limiter = SharedLimiter(unreachable.redis, bot_key("telegram", DEFAULT_TOKEN), RATE)
+    limiter = unreachable.limiter(bot_key("telegram", DEFAULT_TOKEN), RATE)
     try:
         with caplog.at_level(logging.WARNING, logger="bot.store.limiter"):
             times = [await asyncio.wait_for(_stamp(limiter, f"telegram:{n}", urgent=True), 10) for n in range(5)]
@@ -272,7 +270,7 @@ async def test_a_slot_woken_for_too_late_is_given_up_not_sent_bunched(store: Sto
         sleeps.append(seconds)
         await asyncio.sleep(seconds + (oversleeps.pop() if oversleeps else 0.0))
 
-    limiter = SharedLimiter(store.redis, bot_key("telegram", DEFAULT_TOKEN), RATE, sleep=late_sleep)
+    limiter = store.limiter(bot_key("telegram", DEFAULT_TOKEN), RATE, sleep=late_sleep)
     started = time_module.monotonic()
     await limiter.acquire("telegram:3", 1.0)
     assert time_module.monotonic() - started < 0.5, "its own unused reservation did not hold the chat back"

@@ -28,7 +28,7 @@ async def test_export_then_import_restores_every_subscription(store: Store) -> N
     for sub in SUBS:
         await store.save_subscriber(sub)
     exported = await export_subscribers(store)
-    await store.redis.flushdb()
+    await store.redis_for_tests.flushdb()
     assert await import_subscribers(store, exported) == 2
     restored = {s.chat: s for s in await store.all_subscribers()}
     assert restored == {s.chat: s for s in SUBS}
@@ -61,7 +61,7 @@ async def test_cli_export_and_import(tmp_path: Path, redis_server: RedisServer, 
     assert exported.code == 0, exported.err
     assert {s["chat"] for s in json.loads(exported.out)["subscribers"]} == {"telegram:1", "discord:42"}
     (tmp_path / "subs.json").write_text(exported.out, encoding="utf-8")
-    await store.redis.flushdb()
+    await store.redis_for_tests.flushdb()
     imported = await run_cli(["import", "subs.json"], env, tmp_path)
     assert imported.code == 0 and "imported 2" in imported.err
     assert len(await store.subscriber_chats()) == 2

@@ -204,7 +204,7 @@ async def test_always_invalid_fails_and_is_not_cached(
     with pytest.raises(TranslationError, match="failed within the last hour"):
         await translator.translate(paper)
     assert fake_llm.count == 3 and await translator.failed_lately(paper)
-    await store.redis.delete(*await store.redis.keys("axd:trfail:*"))  # the hour is over
+    await store.redis_for_tests.delete(*await store.redis_for_tests.keys("axd:trfail:*"))  # the hour is over
     assert (await translator.translate(paper)).title_zh == "中文：" + paper.title
 
 
@@ -398,7 +398,7 @@ async def test_hundreds_of_uncached_papers_do_not_exhaust_redis_connections(
     """Translating 300 uncached papers at once finishes: cache lookups wait for a connection, none fails."""
     store = Store.from_url(redis_url())
     try:
-        await store.redis.flushdb()
+        await store.redis_for_tests.flushdb()
         settings = LLMSettings(base_url=fake_llm.url, api_key=Secret("k"), model="m", concurrency=8)
         async with httpx.AsyncClient(trust_env=False) as http:
             results = await Translator(http, settings, store).translate_many([make_paper(n) for n in range(300)])

@@ -15,7 +15,6 @@ from bot.errors import TranslationError
 from bot.models import Paper
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.stats import Stats
 from bot.translate import Translator
 from tests.fakes.llm_server import Behaviour, FakeLLM
 from tests.fakes.loopback import RecordingSleep
@@ -67,7 +66,7 @@ def fixture_make_translator(http: httpx.AsyncClient, fake_llm: FakeLLM, store: S
         settings = LLMSettings(
             fake_llm.url, Secret("sk-test"), "fake-model", concurrency=concurrency, timeout=5.0, max_attempts=attempts
         )
-        return Translator(http, settings, store, stats=Stats(store.redis), sleep=RecordingSleep())
+        return Translator(http, settings, store, stats=store.stats, sleep=RecordingSleep())
 
     return make
 
@@ -111,7 +110,7 @@ async def test_an_insane_token_count_is_ignored_and_logged_once(
         for paper in papers:
             await translator.translate(paper)
     assert len([r for r in caplog.records if "token count" in r.getMessage()]) == 1
-    snap = await Stats(store.redis).snapshot(date.today())
+    snap = await store.stats.snapshot(date.today())
     assert (snap.llm_calls_total, snap.llm_tokens_total) == (3, 150)
 
 
@@ -119,7 +118,7 @@ async def test_a_broken_usage_counter_does_not_fail_a_translation(
     make_translator: Callable[..., Translator], store: Store
 ) -> None:
     """A usage counter already near 2^63 cannot be increased, yet the paper is still translated."""
-    await store.redis.hset("axd:stats:llm:total", mapping={"calls": 1, "tokens": 2**63 - 11})
+    await store.redis_for_tests.hset("axd:stats:llm:total", mapping={"calls": 1, "tokens": 2**63 - 11})
     translation = await make_translator().translate(PAPER)
     assert translation.title_zh.startswith("中文：")
 
@@ -134,6 +133,6 @@ async def test_overlapping_translations_are_each_counted_once(
     await asyncio.gather(
         service.translate(papers[:2]), service.paper(papers[2].arxiv_id), service.paper(papers[3].arxiv_id)
     )
-    snap = await Stats(store.redis).snapshot(date.today())
+    snap = await store.stats.snapshot(date.today())
     assert fake_llm.count == 4
     assert (snap.llm_calls_month, snap.llm_tokens_month) == (4, 600)

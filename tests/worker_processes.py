@@ -13,7 +13,6 @@ from bot.models import Listing, Paper
 from bot.store import Store
 from bot.store.delivery import DeliveryState
 from bot.store.keys import DUE_KEY, QUEUE_KEY, SUBSCRIBERS_KEY, UNSCHEDULED_KEY, WAITING_KEY
-from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef, Lang, Subscriber
 from tests.cli_runner import ARXIV_DIGEST, base_env
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram
@@ -36,9 +35,9 @@ def listing_of(count: int, day: date = DAY) -> Listing:
 
 async def queue_day(store: Store, chats: list[ChatRef], listing: Listing) -> DeliveryState:
     """Subscribe the chats (English, 09:00 Shanghai, `/limit all`), make the day ready, queue one delivery each."""
-    state = DeliveryState(store.redis)
+    state = store.delivery
     await state.ensure_group()
-    ratings = RatingStore(store.redis)
+    ratings = store.ratings
     for chat in chats:
         await store.save_subscriber(Subscriber(chat, (TOPIC,), time(9), "Asia/Shanghai", Lang.EN))
         await ratings.set_field(chat, "limit", "all")  # every matching paper: digests of several messages
@@ -104,12 +103,12 @@ async def wait_until_drained(state: DeliveryState, timeout: float) -> None:
 async def traces_of(store: Store, chat: ChatRef) -> list[str]:
     """Every key named after the chat, and every shared set or queue that still lists it."""
     named = re.compile(re.escape(chat.key) + r"(?![0-9])")
-    found = sorted([key async for key in store.redis.scan_iter(count=1000) if named.search(key)])
+    found = sorted([key async for key in store.redis_for_tests.scan_iter(count=1000) if named.search(key)])
     for key in (SUBSCRIBERS_KEY, UNSCHEDULED_KEY, WAITING_KEY):
-        if await store.redis.sismember(key, chat.key):
+        if await store.redis_for_tests.sismember(key, chat.key):
             found.append(f"{key} lists it")
-    if await store.redis.zscore(DUE_KEY, chat.key) is not None:
+    if await store.redis_for_tests.zscore(DUE_KEY, chat.key) is not None:
         found.append(f"{DUE_KEY} lists it")
-    entries: Any = await store.redis.xrange(QUEUE_KEY)
+    entries: Any = await store.redis_for_tests.xrange(QUEUE_KEY)
     found += [f"{QUEUE_KEY} entry {entry_id}" for entry_id, fields in entries if fields.get("chat") == chat.key]
     return found

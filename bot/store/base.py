@@ -18,6 +18,7 @@ from redis.exceptions import RedisError, WatchError
 from bot.errors import DigestError, StoreUnavailable
 from bot.models import Listing, Paper, Translation
 from bot.store.availability import describe_outage, is_outage, server_location
+from bot.store.budget import TranslationBudget
 from bot.store.codec import (
     listing_from_json,
     listing_to_json,
@@ -26,6 +27,7 @@ from bot.store.codec import (
     subscriber_fields,
     subscriber_from_fields,
 )
+from bot.store.delivery import DeliveryState
 from bot.store.delivery_scripts import MOVE_CHAT
 from bot.store.keys import (
     BROKEN_SUBSCRIBERS_KEY,
@@ -45,6 +47,10 @@ from bot.store.keys import (
     translation_failure_key,
     translation_key,
 )
+from bot.store.lease import Lease, poller_lease
+from bot.store.limiter import SharedLimiter
+from bot.store.ratings import RatingStore
+from bot.store.stats import Stats
 from bot.subscribers import ChatRef, Subscriber
 
 log = logging.getLogger(__name__)
@@ -61,6 +67,10 @@ class Store:
     def __init__(self, client: redis.Redis, url: str | None = None) -> None:
         self._redis = client
         self._move_chat = client.register_script(MOVE_CHAT)
+        # Built once per Store (one per process), so each family's Lua scripts are registered once.
+        self.stats = Stats(client)
+        self.delivery = DeliveryState(client)
+        self.ratings = RatingStore(client)
         self.location = server_location(client.connection_pool.connection_kwargs)
         self.url = url  # for another process of ours to connect to the same server (None if unknown)
 
@@ -78,9 +88,21 @@ class Store:
         return cls(redis.Redis(connection_pool=pool), url)
 
     @property
-    def redis(self) -> redis.Redis:
-        """The underlying client, for the modules that own other key families."""
+    def redis_for_tests(self) -> redis.Redis:
+        """The raw client, only for tests and benchmarks to inspect or reset keys (tests/test_boundaries.py)."""
         return self._redis
+
+    def limiter(self, bot: str, rate: float, **options: Any) -> SharedLimiter:
+        """The send-rate limiter of one bot (see `bot_key`), shared through Redis by every process using it."""
+        return SharedLimiter(self._redis, bot, rate, **options)
+
+    def budget(self, per_hour: int, per_day: int) -> TranslationBudget:
+        """The budget of new /paper translations per user and chat."""
+        return TranslationBudget(self._redis, per_hour, per_day)
+
+    def poller_lease(self, token: str, owner: str, ttl_ms: int) -> Lease:
+        """The lease that lets one process poll a Telegram token."""
+        return poller_lease(self._redis, token, owner, ttl_ms)
 
     def unavailable(self, exc: BaseException) -> StoreUnavailable:
         """The StoreUnavailable for an outage error, its message naming the cause and the server."""

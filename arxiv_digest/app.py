@@ -10,15 +10,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 
 from bot.calendar import ArxivCalendar
-from bot.delivery import DeliveryWorker, Sender, SendResult
-from bot.engine import DailyEngine
+from bot.delivery import DailyEngine, DeliveryWorker, Scheduler, Sender, SendResult, process_name
 from bot.health import Health, start_health_server
 from bot.runtime import Runtime
-from bot.schedule import Scheduler, process_name
 from bot.standby import Standby
 from bot.store import Store
-from bot.store.delivery import DeliveryState
-from bot.store.lease import poller_lease
 from bot.subscribers import ChatRef
 from bot.supervisor import RedisWatch, Supervisor
 from handlers.commands import Broadcaster, Commands
@@ -101,7 +97,7 @@ def poll_telegram(runtime: Runtime, telegram: TelegramAdapter, supervisor: Super
     """Poll Telegram only while this process holds the token's lease; otherwise stand by as a hot spare."""
     token = runtime.settings.telegram_bot_token
     assert token is not None
-    lease = poller_lease(runtime.store.redis, token.reveal(), process_name(), POLLER_LEASE_MS)
+    lease = runtime.store.poller_lease(token.reveal(), process_name(), POLLER_LEASE_MS)
     return Standby(lease, "telegram polling", telegram.start_polling, telegram.stop_polling,
                    supervisor.component("telegram polling lease"), every=POLLER_RENEW_EVERY)
 
@@ -134,7 +130,7 @@ def build_worker(runtime: Runtime, senders: dict[str, Sender]) -> DeliveryWorker
     """A delivery worker sending through these adapters."""
     settings = runtime.settings
     return DeliveryWorker(
-        store=runtime.store, state=DeliveryState(runtime.store.redis), service=runtime.service, senders=senders,
+        store=runtime.store, state=runtime.store.delivery, service=runtime.service, senders=senders,
         consumer=process_name(), claim_idle_ms=int(settings.delivery_claim_idle * 1000),
         max_attempts=settings.delivery_max_attempts, concurrency=settings.delivery_concurrency,
     )
@@ -147,7 +143,7 @@ async def run_bot(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
     meanwhile, and everything resumes when Redis is back.
     """
     stop = stop or stop_event()
-    state = DeliveryState(runtime.store.redis)
+    state = runtime.store.delivery
     calendar = ArxivCalendar(holidays=runtime.settings.arxiv_holidays)
     commands = build_commands(runtime)
     supervisor, watch = supervisor_for(runtime)

@@ -4,7 +4,7 @@ APScheduler runs fetch_tick and enqueue_tick concurrently (and a new scheduler m
 one still fetches), so no decision here relies on the other tick not running: a chat that starts waiting
 for the day just as the fetch finishes is released by the next enqueue tick. Reading and matching every
 subscriber takes tens of seconds of CPU at 100k subscribers, so it runs away from the event loop that answers
-users (bot/day_matching.py).
+users (bot/delivery/matching.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.calendar import ArxivCalendar, next_local_time
-from bot.day_matching import PROCESS_ABOVE, DaySubscribers, day_subscribers
+from bot.delivery.matching import PROCESS_ABOVE, DaySubscribers, day_subscribers
 from bot.errors import SourceUnavailable
 from bot.models import Listing, Paper
 from bot.service import DigestService

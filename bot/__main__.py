@@ -1,8 +1,0 @@
-"""`python -m bot`: the same command line as `arxiv-digest`."""
-
-import sys
-
-from bot.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())
