@@ -85,7 +85,7 @@ async def test_stats_counts_the_day_of_the_injected_clock(service: DigestService
     """/stats counts the digests sent on the service clock's day (UTC), not the machine's day."""
     service.clock = lambda: datetime(2024, 3, 25, 23, 30, tzinfo=UTC)
     commands = Commands(service, store, admin_ids=frozenset({"500"}))
-    stats = Stats(store.redis)
+    stats = store.stats
     for day in (date(2024, 3, 25), date(2024, 3, 25), date(2024, 3, 26), datetime.now(UTC).date()):
         await stats.record_sent(day)
     assert "digests sent today: 2" in _text(await commands.handle(_say(ADMIN, "/stats")))

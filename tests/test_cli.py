@@ -186,13 +186,14 @@ async def test_malformed_setting_is_named(env: dict[str, str], tmp_path: Path) -
     assert "LLM_CONCURRENCY" in run.err and "Traceback" not in run.err
 
 
-async def test_python_dash_m_is_the_same_program(tmp_path: Path) -> None:
-    """`python -m arxiv_digest` answers like `arxiv-digest`."""
+@pytest.mark.parametrize("module", ["arxiv_digest", "bot"])
+async def test_python_dash_m_is_the_same_program(tmp_path: Path, module: str) -> None:
+    """`python -m arxiv_digest` and the older `python -m bot` answer like `arxiv-digest`."""
     import asyncio
     import sys
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "arxiv_digest", "render", cwd=tmp_path, env=base_env(tmp_path),
+        sys.executable, "-m", module, "render", cwd=tmp_path, env=base_env(tmp_path),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate(seed_json_text(SEEDS[0]).encode())
