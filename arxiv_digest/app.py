@@ -78,15 +78,24 @@ async def start_senders(
     settings = runtime.settings
     senders: dict[str, Sender] = {}
     if settings.telegram_bot_token:
-        telegram = TelegramAdapter(commands, runtime.store, settings.telegram_bot_token, settings.telegram_api_url,
-                                   max_rate=settings.telegram_max_rate)
+        telegram = TelegramAdapter(
+            commands,
+            runtime.store,
+            settings.telegram_bot_token,
+            settings.telegram_api_url,
+            max_rate=settings.telegram_max_rate,
+        )
         await start_telegram(telegram, settings, polling=False)
         stack.push_async_callback(telegram.stop)
         senders["telegram"] = telegram
     if settings.discord_bot_token:
-        discord = DiscordAdapter(commands, runtime.store, settings.discord_bot_token,
-                                 guild_id=settings.discord_guild_id,
-                                 message_content=settings.discord_message_content)
+        discord = DiscordAdapter(
+            commands,
+            runtime.store,
+            settings.discord_bot_token,
+            guild_id=settings.discord_guild_id,
+            message_content=settings.discord_message_content,
+        )
         await start_discord(discord, settings, polling, supervisor)
         stack.push_async_callback(discord.stop)
         senders["discord"] = discord
@@ -98,8 +107,14 @@ def poll_telegram(runtime: Runtime, telegram: TelegramAdapter, supervisor: Super
     token = runtime.settings.telegram_bot_token
     assert token is not None
     lease = runtime.store.poller_lease(token.reveal(), process_name(), POLLER_LEASE_MS)
-    return Standby(lease, "telegram polling", telegram.start_polling, telegram.stop_polling,
-                   supervisor.component("telegram polling lease"), every=POLLER_RENEW_EVERY)
+    return Standby(
+        lease,
+        "telegram polling",
+        telegram.start_polling,
+        telegram.stop_polling,
+        supervisor.component("telegram polling lease"),
+        every=POLLER_RENEW_EVERY,
+    )
 
 
 def quietly(name: str, close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
@@ -130,9 +145,14 @@ def build_worker(runtime: Runtime, senders: dict[str, Sender]) -> DeliveryWorker
     """A delivery worker sending through these adapters."""
     settings = runtime.settings
     return DeliveryWorker(
-        store=runtime.store, state=runtime.store.delivery, service=runtime.service, senders=senders,
-        consumer=process_name(), claim_idle_ms=int(settings.delivery_claim_idle * 1000),
-        max_attempts=settings.delivery_max_attempts, concurrency=settings.delivery_concurrency,
+        store=runtime.store,
+        state=runtime.store.delivery,
+        service=runtime.service,
+        senders=senders,
+        consumer=process_name(),
+        claim_idle_ms=int(settings.delivery_claim_idle * 1000),
+        max_attempts=settings.delivery_max_attempts,
+        concurrency=settings.delivery_concurrency,
     )
 
 
@@ -185,8 +205,7 @@ async def start_health(
     health = Health(runtime.store, scheduler, {name: sender.connected for name, sender in senders.items()})
     runner = await start_health_server(health, settings.metrics_host, settings.metrics_port)
     stack.push_async_callback(runner.cleanup)
-    log.info("health and metrics on http://%s:%d/healthz and /metrics", settings.metrics_host,
-             settings.metrics_port)
+    log.info("health and metrics on http://%s:%d/healthz and /metrics", settings.metrics_host, settings.metrics_port)
 
 
 async def run_worker(runtime: Runtime, stop: asyncio.Event | None = None) -> None:

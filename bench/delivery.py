@@ -138,13 +138,27 @@ def _rows(case: str, outcome: _Outcome) -> list[Row]:
     clean = outcome.rejected == 0 and outcome.lost == 0 and outcome.doubled == 0
     kinds = ", ".join(f"{k} {n}" for k, n in sorted(outcome.violations.items())) or "none"
     return [
-        Row(NAME, case, "sustained rate at the fake", f"{outcome.rate:.2f} msg/s ({share:.1%} of 30/s)",
-            target=f"≥ {TARGET_SHARE:.0%} of 30/s", ok=share >= TARGET_SHARE,
-            note=(f"{outcome.messages:,} messages in {outcome.seconds:.1f} s; slowest 10 s window"
-                  f" {outcome.worst_window:.2f} msg/s")),
-        Row(NAME, case, "429s / lost / doubled", f"{outcome.rejected} / {outcome.lost} / {outcome.doubled}",
-            target="0 / 0 / 0", ok=clean,
-            note=f"limit breaches seen by the fake: {kinds}; RetryAfter waits logged by the bot: {outcome.retry_logs}"),
+        Row(
+            NAME,
+            case,
+            "sustained rate at the fake",
+            f"{outcome.rate:.2f} msg/s ({share:.1%} of 30/s)",
+            target=f"≥ {TARGET_SHARE:.0%} of 30/s",
+            ok=share >= TARGET_SHARE,
+            note=(
+                f"{outcome.messages:,} messages in {outcome.seconds:.1f} s; slowest 10 s window"
+                f" {outcome.worst_window:.2f} msg/s"
+            ),
+        ),
+        Row(
+            NAME,
+            case,
+            "429s / lost / doubled",
+            f"{outcome.rejected} / {outcome.lost} / {outcome.doubled}",
+            target="0 / 0 / 0",
+            ok=clean,
+            note=f"limit breaches seen by the fake: {kinds}; RetryAfter waits logged by the bot: {outcome.retry_logs}",
+        ),
     ]
 
 

@@ -84,8 +84,9 @@ def _chat_of(sub: Subscriber, index: int) -> Subscriber:
     """The subscriber as a private chat, or as a group for one in GROUP_EVERY (groups have negative ids)."""
     if index % GROUP_EVERY:
         return sub
-    return Subscriber(ChatRef("telegram", "-" + sub.chat.chat_id), sub.filters, sub.delivery_time, sub.timezone,
-                      sub.lang)
+    return Subscriber(
+        ChatRef("telegram", "-" + sub.chat.chat_id), sub.filters, sub.delivery_time, sub.timezone, sub.lang
+    )
 
 
 def _translation(title: str) -> Translation:
@@ -116,9 +117,15 @@ async def _prepare(store: Store, chats: int, papers: int) -> None:
 def _env(redis_url: str, fake: FakeTelegram, home: str) -> dict[str, str]:
     """The shipped defaults, pointed at the benchmark's Redis, fake Telegram and a (never called) LLM."""
     return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8",
-        "REDIS_URL": redis_url, "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN, "TELEGRAM_API_URL": fake.base_url,
-        "LLM_BASE_URL": "http://127.0.0.1:9/v1", "LLM_API_KEY": "sk-bench", "LLM_MODEL": MODEL,
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "REDIS_URL": redis_url,
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": fake.base_url,
+        "LLM_BASE_URL": "http://127.0.0.1:9/v1",
+        "LLM_API_KEY": "sk-bench",
+        "LLM_MODEL": MODEL,
         "LOG_LEVEL": "WARNING",
     }
 
@@ -126,7 +133,11 @@ def _env(redis_url: str, fake: FakeTelegram, home: str) -> dict[str, str]:
 async def _start(command: str, env: dict[str, str], home: str) -> asyncio.subprocess.Process:
     """Start one `arxiv-digest` process."""
     return await asyncio.create_subprocess_exec(
-        ARXIV_DIGEST, command, cwd=home, env=env, stdout=asyncio.subprocess.DEVNULL,
+        ARXIV_DIGEST,
+        command,
+        cwd=home,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
 
@@ -175,11 +186,23 @@ def _rows(case: Case, outcome: Outcome) -> list[Row]:
     """The table rows of one case."""
     share = outcome.rate / GLOBAL_PER_SECOND
     return [
-        Row(NAME, case.label, "messages/s at the fake", f"{outcome.rate:.2f} ({share:.0%} of 30/s)",
-            target=f"≥ {TARGET_SHARE:.0%} of 30/s", ok=share >= TARGET_SHARE,
-            note=f"{outcome.messages:,} messages to {outcome.chats:,} chats in the whole run"),
-        Row(NAME, case.label, "429s / doubled messages", f"{outcome.rejected} / {outcome.doubled}",
-            target="0 / 0", ok=outcome.rejected == 0 and outcome.doubled == 0),
+        Row(
+            NAME,
+            case.label,
+            "messages/s at the fake",
+            f"{outcome.rate:.2f} ({share:.0%} of 30/s)",
+            target=f"≥ {TARGET_SHARE:.0%} of 30/s",
+            ok=share >= TARGET_SHARE,
+            note=f"{outcome.messages:,} messages to {outcome.chats:,} chats in the whole run",
+        ),
+        Row(
+            NAME,
+            case.label,
+            "429s / doubled messages",
+            f"{outcome.rejected} / {outcome.doubled}",
+            target="0 / 0",
+            ok=outcome.rejected == 0 and outcome.doubled == 0,
+        ),
     ]
 
 

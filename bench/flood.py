@@ -69,10 +69,15 @@ def _rows(case: str, latencies: list[float], flood_answers: int, with_target: bo
     """The table rows of one case."""
     p99 = percentile(latencies, 0.99)
     return [
-        Row(NAME, case, "another chat's answer p50 / p99", f"{fmt_seconds(percentile(latencies, 0.5))} / "
-            f"{fmt_seconds(p99)}", target=f"< {TARGET:.0f} s" if with_target else "",
+        Row(
+            NAME,
+            case,
+            "another chat's answer p50 / p99",
+            f"{fmt_seconds(percentile(latencies, 0.5))} / {fmt_seconds(p99)}",
+            target=f"< {TARGET:.0f} s" if with_target else "",
             ok=p99 < TARGET if with_target else None,
-            note=f"{BYSTANDERS} chats' /start during {FLOOD} /help from one chat; flood answers sent: {flood_answers}"),
+            note=f"{BYSTANDERS} chats' /start during {FLOOD} /help from one chat; flood answers sent: {flood_answers}",
+        ),
     ]
 
 

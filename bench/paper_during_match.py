@@ -62,7 +62,7 @@ def rss_feed(papers: Sequence[Paper], day: date) -> bytes:
         items.append(
             f"<item><title>{escape(p.title)}</title><link>{p.url}</link>"
             f"<description>arXiv:{p.arxiv_id}v{p.version} Announce Type: {p.announce_type} \nAbstract: "
-            f"{escape(p.abstract)}</description><guid isPermaLink=\"false\">oai:arXiv.org:{p.arxiv_id}v{p.version}"
+            f'{escape(p.abstract)}</description><guid isPermaLink="false">oai:arXiv.org:{p.arxiv_id}v{p.version}'
             f"</guid>{categories}<pubDate>{stamp}</pubDate><arxiv:announce_type>{p.announce_type}"
             f"</arxiv:announce_type><dc:creator>{escape(', '.join(p.authors))}</dc:creator></item>"
         )
@@ -126,8 +126,10 @@ async def _users_side(conn: Connection, paper_id: str) -> None:
             deadline = time.perf_counter() + 15
             while any(c not in fake.arrived for c in asked) and time.perf_counter() < deadline:
                 await asyncio.sleep(0.05)
-            conn.send([fake.arrived[c] - t for c, t in asked.items() if c in fake.arrived] + [None] * sum(
-                1 for c in asked if c not in fake.arrived))
+            conn.send(
+                [fake.arrived[c] - t for c, t in asked.items() if c in fake.arrived]
+                + [None] * sum(1 for c in asked if c not in fake.arrived)
+            )
         assert command == "exit"
 
 
@@ -170,10 +172,16 @@ async def _measure(size: int, paper_count: int) -> list[tuple[str, list[float], 
             httpx.AsyncClient(trust_env=False, timeout=60) as http,
         ):
             arxiv.always_rss(Canned(200, feed, RSS_TYPE))
-            settings = settings_from_mapping({
-                "ARXIV_RSS_URL": arxiv.rss_url, "ARXIV_API_URL": arxiv.api_url, "ARXIV_MIN_INTERVAL": "0",
-                "LLM_BASE_URL": llm.url, "LLM_API_KEY": "sk-bench", "LLM_MODEL": "bench-model",
-            })
+            settings = settings_from_mapping(
+                {
+                    "ARXIV_RSS_URL": arxiv.rss_url,
+                    "ARXIV_API_URL": arxiv.api_url,
+                    "ARXIV_MIN_INTERVAL": "0",
+                    "LLM_BASE_URL": llm.url,
+                    "LLM_API_KEY": "sk-bench",
+                    "LLM_MODEL": "bench-model",
+                }
+            )
             service = build_service(settings, store, http)
             await save_all(store, subscribers(size))
             forget()
@@ -229,8 +237,24 @@ def run(quick: bool) -> list[Row]:
         shipped = "shipped" in label
         p99 = percentile(latencies, 0.99) if latencies else float("inf")
         note = f"{len(latencies)} replies, {missing} unanswered; max {fmt_seconds(max(latencies, default=0))}"
-        rows.append(Row(NAME, case, "p50", fmt_seconds(percentile(latencies, 0.50)) if latencies else "-",
-                        note=f"fetch tick {fmt_seconds(seconds)}" if "idle" not in label else "no load"))
-        rows.append(Row(NAME, case, "p99", fmt_seconds(p99), target=f"< {TARGET_P99 * 1e3:.0f} ms" if shipped else "",
-                        ok=(p99 < TARGET_P99 and not missing) if shipped else None, note=note))
+        rows.append(
+            Row(
+                NAME,
+                case,
+                "p50",
+                fmt_seconds(percentile(latencies, 0.50)) if latencies else "-",
+                note=f"fetch tick {fmt_seconds(seconds)}" if "idle" not in label else "no load",
+            )
+        )
+        rows.append(
+            Row(
+                NAME,
+                case,
+                "p99",
+                fmt_seconds(p99),
+                target=f"< {TARGET_P99 * 1e3:.0f} ms" if shipped else "",
+                ok=(p99 < TARGET_P99 and not missing) if shipped else None,
+                note=note,
+            )
+        )
     return rows

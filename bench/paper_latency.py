@@ -73,10 +73,16 @@ async def _measure(requests: int) -> tuple[list[float], int, int]:
             FakeArxiv() as arxiv,
             httpx.AsyncClient(trust_env=False) as http,
         ):
-            settings = settings_from_mapping({
-                "ARXIV_RSS_URL": arxiv.rss_url, "ARXIV_API_URL": arxiv.api_url, "ARXIV_MIN_INTERVAL": "0",
-                "LLM_BASE_URL": llm.url, "LLM_API_KEY": "sk-bench", "LLM_MODEL": "bench-model",
-            })
+            settings = settings_from_mapping(
+                {
+                    "ARXIV_RSS_URL": arxiv.rss_url,
+                    "ARXIV_API_URL": arxiv.api_url,
+                    "ARXIV_MIN_INTERVAL": "0",
+                    "LLM_BASE_URL": llm.url,
+                    "LLM_API_KEY": "sk-bench",
+                    "LLM_MODEL": "bench-model",
+                }
+            )
             service = build_service(settings, store, http)
             await store.put_papers([paper])
             await service.paper(paper.arxiv_id)  # the one translation, cached in Redis
@@ -102,10 +108,23 @@ def run(quick: bool) -> list[Row]:
     latencies, replies, actions = asyncio.run(_measure(requests))
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
     return [
-        Row(NAME, f"{requests:,} requests, cached paper", "p50", fmt_seconds(p50),
-            note=(f"{replies} replies and {actions} 'typing' actions for {requests} requests; distinct chats,"
-                  f" no pacing; {SPACING * 1e3:.0f} ms apart")),
-        Row(NAME, f"{requests:,} requests, cached paper", "p99", fmt_seconds(p99),
-            target=f"< {TARGET_P99 * 1e3:.0f} ms", ok=p99 < TARGET_P99,
-            note=f"max {fmt_seconds(max(latencies))}, mean {fmt_seconds(sum(latencies) / len(latencies))}"),
+        Row(
+            NAME,
+            f"{requests:,} requests, cached paper",
+            "p50",
+            fmt_seconds(p50),
+            note=(
+                f"{replies} replies and {actions} 'typing' actions for {requests} requests; distinct chats,"
+                f" no pacing; {SPACING * 1e3:.0f} ms apart"
+            ),
+        ),
+        Row(
+            NAME,
+            f"{requests:,} requests, cached paper",
+            "p99",
+            fmt_seconds(p99),
+            target=f"< {TARGET_P99 * 1e3:.0f} ms",
+            ok=p99 < TARGET_P99,
+            note=f"max {fmt_seconds(max(latencies))}, mean {fmt_seconds(sum(latencies) / len(latencies))}",
+        ),
     ]

@@ -47,13 +47,20 @@ async def _measure(users: int, max_rate: int) -> tuple[list[float], int, int, in
             for n, arxiv_id in enumerate(ids):
                 arxiv.add_entry(arxiv_id, 1, f"Paper under load {n}", f"The abstract of paper {n}. It works.")
             llm.delay = LLM_DELAY
-            settings = settings_from_mapping({
-                "ARXIV_RSS_URL": arxiv.rss_url, "ARXIV_API_URL": arxiv.api_url, "ARXIV_MIN_INTERVAL": "3",
-                "LLM_BASE_URL": llm.url, "LLM_API_KEY": "sk-bench", "LLM_MODEL": "bench-model",
-            })
+            settings = settings_from_mapping(
+                {
+                    "ARXIV_RSS_URL": arxiv.rss_url,
+                    "ARXIV_API_URL": arxiv.api_url,
+                    "ARXIV_MIN_INTERVAL": "3",
+                    "LLM_BASE_URL": llm.url,
+                    "LLM_API_KEY": "sk-bench",
+                    "LLM_MODEL": "bench-model",
+                }
+            )
             service = build_service(settings, store, http)
-            adapter = TelegramAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), fake.base_url,
-                                      max_rate=max_rate)
+            adapter = TelegramAdapter(
+                Commands(service, store), store, Secret(DEFAULT_TOKEN), fake.base_url, max_rate=max_rate
+            )
             await adapter.start()
             asked: dict[int, float] = {}
             try:
@@ -88,10 +95,24 @@ def run(quick: bool) -> list[Row]:
         latencies, api_requests, llm_requests, wrong = asyncio.run(_measure(users, max_rate))
         case = f"{users} users, {DISTINCT} uncached ids, {limit}"
         rows += [
-            Row(NAME, case, "arXiv API requests", str(api_requests), target=f"<= {DISTINCT}",
-                ok=api_requests <= DISTINCT, note=f"{llm_requests} LLM requests; {wrong} answers not the paper"),
+            Row(
+                NAME,
+                case,
+                "arXiv API requests",
+                str(api_requests),
+                target=f"<= {DISTINCT}",
+                ok=api_requests <= DISTINCT,
+                note=f"{llm_requests} LLM requests; {wrong} answers not the paper",
+            ),
             Row(NAME, case, "p50", fmt_seconds(percentile(latencies, 0.50))),
-            Row(NAME, case, "p99", fmt_seconds(percentile(latencies, 0.99)), target="< 60 s",
-                ok=max(latencies) < 60, note=f"max {fmt_seconds(max(latencies))}"),
+            Row(
+                NAME,
+                case,
+                "p99",
+                fmt_seconds(percentile(latencies, 0.99)),
+                target="< 60 s",
+                ok=max(latencies) < 60,
+                note=f"max {fmt_seconds(max(latencies))}",
+            ),
         ]
     return rows

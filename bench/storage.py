@@ -49,13 +49,21 @@ async def _subscriptions(store: Store, size: int) -> list[Row]:
     client = store.redis_for_tests
     encodings = [await client.object("encoding", subscriber_key(s.chat)) for s in subs[:: max(1, size // 500)]]
     big = sum(1 for e in encodings if e == "hashtable") / len(encodings)
-    return [Row(
-        NAME, f"{fmt_count(size)} subscribers × 3 filters", "used_memory per subscriber", f"{per:,.0f} B",
-        target=f"< {TARGET_BYTES:,} B", ok=per < TARGET_BYTES,
-        note=(f"{(after - before) / 2**20:.1f} MiB in all; MEMORY USAGE of a sample hash {hash_bytes} B;"
-              f" {big:.0%} of hashes are `hashtable`-encoded (a value > 64 B), the rest compact;"
-              f" the 2 chat sets {set_bytes / size:.0f} B/chat; loaded in {watch.wall:.1f} s via save_subscriber"),
-    )]
+    return [
+        Row(
+            NAME,
+            f"{fmt_count(size)} subscribers × 3 filters",
+            "used_memory per subscriber",
+            f"{per:,.0f} B",
+            target=f"< {TARGET_BYTES:,} B",
+            ok=per < TARGET_BYTES,
+            note=(
+                f"{(after - before) / 2**20:.1f} MiB in all; MEMORY USAGE of a sample hash {hash_bytes} B;"
+                f" {big:.0%} of hashes are `hashtable`-encoded (a value > 64 B), the rest compact;"
+                f" the 2 chat sets {set_bytes / size:.0f} B/chat; loaded in {watch.wall:.1f} s via save_subscriber"
+            ),
+        )
+    ]
 
 
 async def _history(store: Store, chats: int, papers_per_day: int) -> Row:
@@ -71,15 +79,19 @@ async def _history(store: Store, chats: int, papers_per_day: int) -> Row:
     for n, day in enumerate(days):
         ids = [f"24{day.month:02d}.{n * papers_per_day + k:05d}" for k in range(papers_per_day)]
         for start in range(0, len(subs), CONCURRENT_SAVES // 2):  # finish() holds two connections at once
-            await asyncio.gather(*(
-                state.finish(QueuedDelivery("0-1", sub.chat, day.isoformat(), 0), ids)
-                for sub in subs[start : start + CONCURRENT_SAVES // 2]
-            ))
+            await asyncio.gather(
+                *(
+                    state.finish(QueuedDelivery("0-1", sub.chat, day.isoformat(), 0), ids)
+                    for sub in subs[start : start + CONCURRENT_SAVES // 2]
+                )
+            )
     after = await used_memory(store)
     per = (after - before) / chats
     return Row(
-        NAME, f"{fmt_count(chats)} chats × {len(days)} digests of {papers_per_day} papers",
-        "delivery history per chat", f"{per / 1024:,.0f} KiB",
+        NAME,
+        f"{fmt_count(chats)} chats × {len(days)} digests of {papers_per_day} papers",
+        "delivery history per chat",
+        f"{per / 1024:,.0f} KiB",
         note=f"records:* hashes + seen:* sorted sets after {SEEN_DAYS} days (weekdays); not part of the 1 KiB target",
     )
 

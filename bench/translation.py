@@ -63,12 +63,17 @@ async def _economy(store: Store, http: httpx.AsyncClient, size: int, count: int,
     failed = sum(1 for r in results.values() if isinstance(r, Exception))
     ok = calls_first == len(wanted) and calls_second == 0 and failed == 0 and max(per_paper.values(), default=1) == 1
     return Row(
-        NAME, f"{fmt_count(size)} subs × {count:,} papers", "LLM requests (1st pass / 2nd pass)",
+        NAME,
+        f"{fmt_count(size)} subs × {count:,} papers",
+        "LLM requests (1st pass / 2nd pass)",
         f"{calls_first:,} / {calls_second}",
-        target="= distinct matched / 0", ok=ok,
-        note=(f"{len(wanted):,} distinct papers matched by some subscriber; most requests for one paper:"
-              f" {max(per_paper.values(), default=0)}; failed: {failed}; 1st pass {watch.wall:.1f} s at concurrency 20"
-              " against an instant fake LLM"),
+        target="= distinct matched / 0",
+        ok=ok,
+        note=(
+            f"{len(wanted):,} distinct papers matched by some subscriber; most requests for one paper:"
+            f" {max(per_paper.values(), default=0)}; failed: {failed}; 1st pass {watch.wall:.1f} s at concurrency 20"
+            " against an instant fake LLM"
+        ),
     )
 
 
@@ -84,8 +89,12 @@ async def _wall_time(store: Store, http: httpx.AsyncClient, count: int, concurre
         peak = llm.max_in_flight
     ideal = count / concurrency
     return Row(
-        NAME, f"{count} papers, concurrency {concurrency}, LLM 1 s", "wall time", f"{watch.wall:.2f} s",
-        target=f"≤ {WALL_TARGET_FACTOR:g} × {ideal:g} s", ok=watch.wall <= WALL_TARGET_FACTOR * ideal,
+        NAME,
+        f"{count} papers, concurrency {concurrency}, LLM 1 s",
+        "wall time",
+        f"{watch.wall:.2f} s",
+        target=f"≤ {WALL_TARGET_FACTOR:g} × {ideal:g} s",
+        ok=watch.wall <= WALL_TARGET_FACTOR * ideal,
         note=f"{watch.wall / ideal:.3f}× the ideal {ideal:g} s; {llm.count} requests; at most {peak} in flight",
     )
 
@@ -108,8 +117,12 @@ async def _as_shipped(store: Store, http: httpx.AsyncClient, count: int) -> Row:
                 task.cancel()
             await asyncio.gather(*orphans, return_exceptions=True)
     return Row(
-        NAME, f"{count:,} uncached papers, Store.from_url as shipped", "translate_many", outcome,
-        target="completes", ok=ok,
+        NAME,
+        f"{count:,} uncached papers, Store.from_url as shipped",
+        "translate_many",
+        outcome,
+        target="completes",
+        ok=ok,
         note="every paper's cache lookup starts at once; the store's blocking pool queues them (it crashed before)",
     )
 

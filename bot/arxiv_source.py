@@ -21,9 +21,7 @@ from bot.models import Listing, Paper
 
 log = logging.getLogger(__name__)
 
-ACCEPTED_FORMS = (
-    "2402.03478, 2402.03478v2, arXiv:2402.03478, hep-th/9901001 or https://arxiv.org/abs/2402.03478"
-)
+ACCEPTED_FORMS = "2402.03478, 2402.03478v2, arXiv:2402.03478, hep-th/9901001 or https://arxiv.org/abs/2402.03478"
 
 # arXiv's own identifier patterns (arxiv-base `arxiv/identifier`), followed by its range checks below.
 # ASCII digits only: `\d` alone would also take Arabic-Indic and other digits and send them to arXiv.
@@ -39,9 +37,7 @@ PREFIX = re.compile(r"^arxiv:\s*", re.IGNORECASE)
 MAX_ID_INPUT = 300
 SHOWN_INPUT = 40
 
-PREAMBLE = re.compile(
-    r"^\s*(?:arXiv:\S+\s+Announce Type:\s*[\w-]+\s*)?Abstract:\s*", re.IGNORECASE
-)
+PREAMBLE = re.compile(r"^\s*(?:arXiv:\S+\s+Announce Type:\s*[\w-]+\s*)?Abstract:\s*", re.IGNORECASE)
 DESCRIPTION_ID = re.compile(r"arXiv:(\S+?v\d+)\b")
 DESCRIPTION_TYPE = re.compile(r"Announce Type:\s*([\w-]+)", re.IGNORECASE)
 AUTHOR_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+)?|\s+and\s+")
@@ -50,7 +46,6 @@ UNSAFE_XML = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 NS = {"arxiv": "http://arxiv.org/schemas/atom", "dc": "http://purl.org/dc/elements/1.1/"}
 KEPT_TYPES = frozenset({"new", "cross"})
 REPLACEMENT_TYPES = frozenset({"replace", "replace-cross"})
-
 
 
 # ---------------------------------------------------------------------------- identifiers

@@ -155,8 +155,13 @@ async def ranked(service: DigestService, outcome: DigestOutcome, args: argparse.
         raise DigestError(f"--interest is {len(args.interest)} characters long; at most {MAX_INTEREST}")
     liked = [paper_vector(await service.find_paper(parse_arxiv_id(i))) for i in args.like]
     disliked = [paper_vector(await service.find_paper(parse_arxiv_id(i))) for i in args.dislike]
-    prefs = Preferences(limit=args.limit, interest=args.interest, profile=learn(liked, disliked),
-                        likes=len(liked), dislikes=len(disliked))
+    prefs = Preferences(
+        limit=args.limit,
+        interest=args.interest,
+        profile=learn(liked, disliked),
+        likes=len(liked),
+        dislikes=len(disliked),
+    )
     papers = [item.paper for item in outcome.digest.items]
     arranged = arrange(papers, build_index(outcome.listing.papers) if prefs.ranks else None, prefs)
     if arranged.more:
@@ -190,8 +195,11 @@ async def run_digest(args: argparse.Namespace, settings: Settings) -> int:
         note(f"arXiv announced {outcome.announced} papers in {cats}; none matched your keywords")
     else:
         failed = sum(1 for item in outcome.digest.items if item.status is TranslationStatus.FAILED)
-        note(f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept; {failed} not translated"
-             if failed else f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept")
+        note(
+            f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept; {failed} not translated"
+            if failed
+            else f"{len(outcome.digest.items)} of {outcome.announced} announced papers kept"
+        )
     if outcome.digest.items or args.format == "json":
         write_output(render_as(outcome.digest, args.format), args.output)
     for line in tally.summary():
@@ -239,8 +247,9 @@ async def run_dead_letters(args: argparse.Namespace, settings: Settings) -> int:
         state = store.delivery
         letters = await state.dead_letters()
         lines = [f"{d.get('chat', '?')}\t{d.get('day', '?')}\t{d.get('reason', '')}" for d in letters]
-        lines += [f"{chat}\t-\tunreadable subscription: {why}" for chat, why in
-                  (await store.broken_subscribers()).items()]
+        lines += [
+            f"{chat}\t-\tunreadable subscription: {why}" for chat, why in (await store.broken_subscribers()).items()
+        ]
         write_output("".join(line + "\n" for line in lines), None)
         if args.requeue:
             note(f"requeued {await state.requeue_dead_letters()} dead letters")

@@ -77,8 +77,9 @@ def ensure_local_redis(data_dir: Path) -> str:
     port = _recorded_port(data_dir)
     if port is not None and _answers_soon(data_dir, port, password):
         return _url(password, port)
-    server = RedisServer(port=_reusable(port), password=password, data_dir=data_dir / DATA_SUBDIR,
-                         pidfile=data_dir / PID_FILE)
+    server = RedisServer(
+        port=_reusable(port), password=password, data_dir=data_dir / DATA_SUBDIR, pidfile=data_dir / PID_FILE
+    )
     server.start()
     _write_private(data_dir / PORT_FILE, str(server.port))
     tighten(data_dir)
@@ -93,8 +94,10 @@ def _answers_soon(data_dir: Path, port: int, password: str) -> bool:
         if pid is None or not pid_alive(pid):
             return False
         if time.monotonic() > deadline:
-            raise StoreUnavailable(f"the bot's own redis-server (pid {pid}) runs but does not answer on port {port}; "
-                                   f"see {data_dir / DATA_SUBDIR / 'redis.log'}")
+            raise StoreUnavailable(
+                f"the bot's own redis-server (pid {pid}) runs but does not answer on port {port}; "
+                f"see {data_dir / DATA_SUBDIR / 'redis.log'}"
+            )
         time.sleep(0.1)
     return True
 

@@ -102,10 +102,14 @@ class RedisServer:
         """Start the server and wait until it accepts connections."""
         args = [
             find_redis_server(),
-            "--port", str(self.port),
-            "--bind", "127.0.0.1",
-            "--requirepass", self.password,
-            "--save", "",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            self.password,
+            "--save",
+            "",
         ]
         if self.data_dir is not None:
             self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -116,8 +120,13 @@ class RedisServer:
             log_dir = self.data_dir or self.pidfile.parent
             args += ["--daemonize", "yes", "--pidfile", str(self.pidfile), "--logfile", str(log_dir / "redis.log")]
         # umask 077: the data files, the log and the pid file are readable by their owner only.
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o077,
-                                        start_new_session=self.pidfile is not None)
+        self.process = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            umask=0o077,
+            start_new_session=self.pidfile is not None,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             code = self.process.poll()

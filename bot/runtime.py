@@ -85,7 +85,10 @@ def build_service(settings: Settings, store: Store, http: httpx.AsyncClient) -> 
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """Connect everything the settings describe; close it all on exit."""
-    async with redis_store(settings) as store, httpx.AsyncClient(
-        headers={"User-Agent": USER_AGENT}, timeout=httpx.Timeout(30.0), follow_redirects=True
-    ) as http:
+    async with (
+        redis_store(settings) as store,
+        httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT}, timeout=httpx.Timeout(30.0), follow_redirects=True
+        ) as http,
+    ):
         yield Runtime(settings, store, http, build_service(settings, store, http))

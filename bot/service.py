@@ -31,8 +31,26 @@ T = TypeVar("T")
 ARXIV_SILENT = "arXiv is not answering; try again later"
 
 ALL_ARCHIVES = (
-    "astro-ph", "cond-mat", "cs", "econ", "eess", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math",
-    "math-ph", "nlin", "nucl-ex", "nucl-th", "physics", "q-bio", "q-fin", "quant-ph", "stat",
+    "astro-ph",
+    "cond-mat",
+    "cs",
+    "econ",
+    "eess",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math",
+    "math-ph",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "physics",
+    "q-bio",
+    "q-fin",
+    "quant-ph",
+    "stat",
 )
 
 
@@ -243,8 +261,11 @@ class DigestService:
             return PaperAnswer(DigestItem(paper, cached, TranslationStatus.OK))
         if await translator.failed_lately(paper):
             return PaperAnswer(DigestItem(paper, None, TranslationStatus.FAILED))
-        if requester is not None and not requester.exempt and self.budget is not None and not translator.in_flight(
-            paper
+        if (
+            requester is not None
+            and not requester.exempt
+            and self.budget is not None
+            and not translator.in_flight(paper)
         ):
             resumes_at = await self.budget.take(requester.holders, self.clock())
             if resumes_at is not None:

@@ -178,8 +178,9 @@ class Supervisor:
             waits.append(asyncio.create_task(self.watch.up.wait()))
             delay = float("inf")
         try:
-            await asyncio.wait(waits, timeout=None if delay == float("inf") else delay,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                waits, timeout=None if delay == float("inf") else delay, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for task in waits:
                 task.cancel()

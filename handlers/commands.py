@@ -220,13 +220,15 @@ class Commands:
         snap = await self._store.stats.snapshot(self._service.clock().date())
         depth = await self._store.delivery.queue_depth()
         platforms = ", ".join(f"{p} {n}" for p, n in sorted(snap.subscribers.items())) or "0"
-        return [TextReply(
-            f"订阅 · subscribers: {platforms}\n"
-            f"今日已发送 · digests sent today: {snap.sent_today}\n"
-            f"本月 LLM · LLM this month: {snap.llm_calls_month} calls, {snap.llm_tokens_month} tokens\n"
-            f"失败 · send failures: {sum(snap.failures.values())}\n"
-            f"队列 · queue: {depth}"
-        )]
+        return [
+            TextReply(
+                f"订阅 · subscribers: {platforms}\n"
+                f"今日已发送 · digests sent today: {snap.sent_today}\n"
+                f"本月 LLM · LLM this month: {snap.llm_calls_month} calls, {snap.llm_tokens_month} tokens\n"
+                f"失败 · send failures: {sum(snap.failures.values())}\n"
+                f"队列 · queue: {depth}"
+            )
+        ]
 
     async def cmd_broadcast(self, msg: Incoming, args: str) -> list[Reply]:
         """Admins: send a text to every subscribed chat."""
@@ -337,11 +339,19 @@ class Commands:
         )
         cats = ", ".join(outcome.listing.categories)
         if outcome.listing.empty:
-            return [TextReply(f"arXiv 最新一期没有新论文（周五、周六和节假日不发布）。 · arXiv's latest listing "
-                              f"for {cats} is empty (no announcements on Fridays, Saturdays and holidays).")]
+            return [
+                TextReply(
+                    f"arXiv 最新一期没有新论文（周五、周六和节假日不发布）。 · arXiv's latest listing "
+                    f"for {cats} is empty (no announcements on Fridays, Saturdays and holidays)."
+                )
+            ]
         if not outcome.digest.items:
-            return [TextReply(f"arXiv 最新一期有 {outcome.announced} 篇论文，没有匹配你的过滤器。 · "
-                              f"{outcome.announced} papers announced; none matched your filters.")]
+            return [
+                TextReply(
+                    f"arXiv 最新一期有 {outcome.announced} 篇论文，没有匹配你的过滤器。 · "
+                    f"{outcome.announced} papers announced; none matched your filters."
+                )
+            ]
         digest = await self._service.ranking.arrange_digest(
             msg.chat, outcome.digest, outcome.listing, show_all=bool(mode)
         )

@@ -34,7 +34,7 @@ NOT_A_COMMAND = (
 )
 USAGE = {
     "subscribe": (
-        "用法 · usage: /subscribe cs.LG stat.ML  |  /subscribe cs.CV \"diffusion model\" -survey  |  "
+        '用法 · usage: /subscribe cs.LG stat.ML  |  /subscribe cs.CV "diffusion model" -survey  |  '
         "/subscribe author:Hinton"
     ),
     "unsubscribe": "用法 · usage: /unsubscribe <n|all>   (/list 显示编号 · shows the numbers)",

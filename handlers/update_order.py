@@ -71,8 +71,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             coroutine.close()  # never started: close it so Python does not warn it was never awaited
         if chat not in self._flooding:
             self._flooding.add(chat)
-            log.warning("telegram chat=%s: more than %d updates waiting; dropping its further updates until "
-                        "it catches up", chat, self._max_backlog)
+            log.warning(
+                "telegram chat=%s: more than %d updates waiting; dropping its further updates until it catches up",
+                chat,
+                self._max_backlog,
+            )
 
     async def initialize(self) -> None:
         """Nothing to set up."""

@@ -21,8 +21,12 @@ class BotProcess:
     async def start(cls, command: str, env: dict[str, str], cwd: Path) -> BotProcess:
         """Start the process."""
         proc = await asyncio.create_subprocess_exec(
-            ARXIV_DIGEST, command, cwd=cwd, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            ARXIV_DIGEST,
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
         return cls(proc)
 

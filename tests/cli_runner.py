@@ -22,8 +22,13 @@ class Run:
 async def run_cli(args: list[str], env: dict[str, str], cwd: Path, stdin: str = "") -> Run:
     """Run `arxiv-digest ARGS` without blocking the event loop the fake servers run on."""
     proc = await asyncio.create_subprocess_exec(
-        ARXIV_DIGEST, *args, cwd=cwd, env=env,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        ARXIV_DIGEST,
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(stdin.encode()), timeout=60)
     assert proc.returncode is not None

@@ -56,8 +56,14 @@ async def fixture_arxiv() -> AsyncIterator[FakeArxiv]:
 async def fixture_service(store: Store, arxiv: FakeArxiv, fake_llm: FakeLLM) -> AsyncIterator[DigestService]:
     """The real DigestService wired to the fake arXiv, the fake LLM and the test Redis."""
     settings = settings_from_mapping(
-        {"ARXIV_RSS_URL": arxiv.rss_url, "ARXIV_API_URL": arxiv.api_url, "ARXIV_MIN_INTERVAL": "0",
-         "LLM_BASE_URL": fake_llm.url, "LLM_API_KEY": "sk-test", "LLM_MODEL": "fake-model"}
+        {
+            "ARXIV_RSS_URL": arxiv.rss_url,
+            "ARXIV_API_URL": arxiv.api_url,
+            "ARXIV_MIN_INTERVAL": "0",
+            "LLM_BASE_URL": fake_llm.url,
+            "LLM_API_KEY": "sk-test",
+            "LLM_MODEL": "fake-model",
+        }
     )
     async with httpx.AsyncClient(trust_env=False) as http:
         yield build_service(settings, store, http)

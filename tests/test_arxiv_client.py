@@ -47,9 +47,7 @@ def fixture_sleep() -> RecordingSleep:
 @pytest.fixture(name="client")
 def fixture_client(http: httpx.AsyncClient, arxiv_server: FakeArxiv, sleep: RecordingSleep) -> ArxivClient:
     """An ArxivClient pointed at the fake, without spacing, sleeping through the recorder."""
-    return ArxivClient(
-        http, rss_url=arxiv_server.rss_url, api_url=arxiv_server.api_url, min_interval=0, sleep=sleep
-    )
+    return ArxivClient(http, rss_url=arxiv_server.rss_url, api_url=arxiv_server.api_url, min_interval=0, sleep=sleep)
 
 
 async def test_fetch_listing_reads_the_combined_feed(client: ArxivClient, arxiv_server: FakeArxiv) -> None:
@@ -126,9 +124,7 @@ async def test_an_unreachable_server_gives_source_unavailable(http: httpx.AsyncC
         await client.fetch_listing(["cs.LG"])
 
 
-async def test_an_html_page_with_status_200_is_a_feed_parse_error(
-    client: ArxivClient, arxiv_server: FakeArxiv
-) -> None:
+async def test_an_html_page_with_status_200_is_a_feed_parse_error(client: ArxivClient, arxiv_server: FakeArxiv) -> None:
     """An HTML maintenance page served as 200 raises FeedParseError, not an empty digest."""
     arxiv_server.script_rss(Canned(200, fixture_bytes("error_page.html"), "text/html"))
     with pytest.raises(FeedParseError):
@@ -258,7 +254,10 @@ def test_an_old_style_result_converts_to_a_paper() -> None:
     )
     paper = paper_from_result(result)
     assert (paper.arxiv_id, paper.version, paper.title, paper.abstract) == (
-        "hep-th/9901001", 3, "An Old Paper", "Line one line two."
+        "hep-th/9901001",
+        3,
+        "An Old Paper",
+        "Line one line two.",
     )
     assert paper.url == "https://arxiv.org/abs/hep-th/9901001"
 

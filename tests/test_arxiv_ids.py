@@ -110,8 +110,11 @@ def test_a_huge_input_is_not_echoed_back() -> None:
 
 @pytest.mark.parametrize(
     ("ident", "versioned"),
-    [(ArxivId("2402.03478", 2), "2402.03478v2"), (ArxivId("2402.03478", None), "2402.03478"),
-     (ArxivId("hep-th/9901001", 1), "hep-th/9901001v1")],
+    [
+        (ArxivId("2402.03478", 2), "2402.03478v2"),
+        (ArxivId("2402.03478", None), "2402.03478"),
+        (ArxivId("hep-th/9901001", 1), "hep-th/9901001v1"),
+    ],
 )
 def test_versioned_appends_the_version_only_when_known(ident: ArxivId, versioned: str) -> None:
     """The versioned form carries `vN` when a version was given and is bare otherwise."""

@@ -41,9 +41,7 @@ def test_a_paper_carries_its_id_version_text_authors_and_categories(listing: Lis
     assert paper.version == 1
     assert paper.versioned_id == "2403.15001v1"
     assert paper.url == "https://arxiv.org/abs/2403.15001"
-    assert paper.title == (
-        "Sparse Mixture-of-Experts Routing with Learned Load Balancing for Continual Learning"
-    )
+    assert paper.title == ("Sparse Mixture-of-Experts Routing with Learned Load Balancing for Continual Learning")
     assert paper.abstract.startswith("Mixture-of-experts (MoE) layers scale model capacity")
     assert "$1/(2k)$ for $k$ experts throughout a task sequence." in paper.abstract
     assert paper.authors == ("Mei Lin", "Jonas Keller", "Priya Raman", "Tomasz Nowak")
@@ -73,7 +71,11 @@ def test_replacements_are_included_on_request() -> None:
     listing = parse_rss(fixture_bytes("rss_cs.LG+stat.ML.xml"), include_replacements=True)
     papers = _by_id(listing)
     assert [p.arxiv_id for p in listing.papers] == [
-        "2403.15001", "2403.15603", "2310.01234", "2211.04567", "2403.15210"
+        "2403.15001",
+        "2403.15603",
+        "2310.01234",
+        "2211.04567",
+        "2403.15210",
     ]
     assert papers["2310.01234"].announce_type == "replace"
     assert papers["2310.01234"].version == 3

@@ -94,7 +94,13 @@ def test_latest_listing_day_gives_up_after_30_days() -> None:
 def test_is_listing_day() -> None:
     """Listing days are Monday to Friday except holidays."""
     assert [CAL.is_listing_day(date(2024, 12, d)) for d in range(21, 28)] == [
-        False, False, True, True, False, True, True,  # Sat, Sun, Mon, Tue, Wed (holiday), Thu, Fri
+        False,
+        False,
+        True,
+        True,
+        False,
+        True,
+        True,  # Sat, Sun, Mon, Tue, Wed (holiday), Thu, Fri
     ]
     assert ArxivCalendar().holidays == DEFAULT_HOLIDAYS == frozenset()
 

@@ -44,11 +44,17 @@ def text_of(replies: list[Reply]) -> str:
 
 @pytest.mark.parametrize(
     ("term", "suggestion"),
-    [("stats.ML", "stat.ML"), ("cs-LG", "cs.LG"), ("ml", "stat.ML"), ("stats", "stat"),
-     ("foo.BAR", "category_taxonomy")],
+    [
+        ("stats.ML", "stat.ML"),
+        ("cs-LG", "cs.LG"),
+        ("ml", "stat.ML"),
+        ("stats", "stat"),
+        ("foo.BAR", "category_taxonomy"),
+    ],
 )
-async def test_a_category_look_alike_is_refused_with_the_real_one(say: Say, store: Store, term: str,
-                                                                   suggestion: str) -> None:
+async def test_a_category_look_alike_is_refused_with_the_real_one(
+    say: Say, store: Store, term: str, suggestion: str
+) -> None:
     """`/subscribe stats.ML` (and cs-LG, ml, foo.BAR) names the closest real category and how to quote a keyword."""
     answer = text_of(await say(f"/subscribe {term}"))
     assert suggestion in answer and f'"{term}"' in answer and CJK.search(answer), answer
@@ -57,7 +63,7 @@ async def test_a_category_look_alike_is_refused_with_the_real_one(say: Say, stor
 
 async def test_a_quoted_look_alike_is_a_keyword(say: Say) -> None:
     """A user who means the word itself quotes it and gets it as a keyword."""
-    assert "subscribed: 1. cs.LG \"node.js\"" in text_of(await say('/subscribe cs.LG "node.js"'))
+    assert 'subscribed: 1. cs.LG "node.js"' in text_of(await say('/subscribe cs.LG "node.js"'))
 
 
 async def test_list_names_categories_keywords_authors_and_exclusions(say: Say) -> None:

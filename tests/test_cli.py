@@ -17,9 +17,7 @@ KEPT_BY_DEFAULT = 3  # the fixture's new and cross items; replacements and the d
 
 
 @pytest.fixture(name="env")
-async def fixture_env(
-    tmp_path: Path, redis_server: RedisServer, arxiv: FakeArxiv, fake_llm: FakeLLM
-) -> dict[str, str]:
+async def fixture_env(tmp_path: Path, redis_server: RedisServer, arxiv: FakeArxiv, fake_llm: FakeLLM) -> dict[str, str]:
     """Settings for a subprocess: the fakes, the test Redis (flushed), and an LLM."""
     import redis
 
@@ -69,14 +67,23 @@ async def test_second_digest_uses_the_caches(
     assert (fake_llm.count, arxiv.count("rss")) == (calls, fetches)
 
 
-async def test_keywords_keep_only_matching_papers_and_json_goes_to_a_file(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+async def test_keywords_keep_only_matching_papers_and_json_goes_to_a_file(env: dict[str, str], tmp_path: Path) -> None:
     """--keywords narrows the digest and --format json --output writes the documented JSON form."""
     out = tmp_path / "digest.json"
     run = await run_cli(
-        ["digest", "--categories", "cs.LG,stat.ML", "--keywords", "saliency,kernel two-sample", "--format", "json",
-         "--output", str(out)], env, tmp_path,
+        [
+            "digest",
+            "--categories",
+            "cs.LG,stat.ML",
+            "--keywords",
+            "saliency,kernel two-sample",
+            "--format",
+            "json",
+            "--output",
+            str(out),
+        ],
+        env,
+        tmp_path,
     )
     assert run.code == 0, run.err
     assert run.out == ""
@@ -193,8 +200,15 @@ async def test_python_dash_m_is_the_same_program(tmp_path: Path, module: str) ->
     import sys
 
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, "render", cwd=tmp_path, env=base_env(tmp_path),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        module,
+        "render",
+        cwd=tmp_path,
+        env=base_env(tmp_path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, _ = await proc.communicate(seed_json_text(SEEDS[0]).encode())
     assert out == SEEDS[0].read_bytes()

@@ -32,8 +32,14 @@ async def test_chat_command_works_without_any_token(
     tmp_path: Path, redis_server: RedisServer, arxiv: FakeArxiv, fake_llm: FakeLLM
 ) -> None:
     """`arxiv-digest chat` needs no token: piped commands get their answers on standard output."""
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url,
-                   LLM_BASE_URL=fake_llm.url, LLM_MODEL="m")
+    env = base_env(
+        tmp_path,
+        REDIS_URL=redis_server.url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        ARXIV_API_URL=arxiv.api_url,
+        LLM_BASE_URL=fake_llm.url,
+        LLM_MODEL="m",
+    )
     run = await run_cli(["chat"], env, tmp_path, stdin="/subscribe cs.LG stat.ML saliency\n/digest\n")
     assert run.code == 0, run.err
     assert "subscribed" in run.out and "中文：Gradient-based Saliency Maps" in run.out
@@ -50,11 +56,22 @@ async def test_run_serves_telegram_until_sigterm(
     tmp_path: Path, redis_server: RedisServer, arxiv: FakeArxiv, fake_telegram: FakeTelegram
 ) -> None:
     """`arxiv-digest run` answers Telegram users, stops cleanly on SIGTERM, and never logs its token."""
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url,
-                   TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=fake_telegram.base_url, LOG_LEVEL="DEBUG")
+    env = base_env(
+        tmp_path,
+        REDIS_URL=redis_server.url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        ARXIV_API_URL=arxiv.api_url,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=fake_telegram.base_url,
+        LOG_LEVEL="DEBUG",
+    )
     proc = await asyncio.create_subprocess_exec(
-        ARXIV_DIGEST, "run", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        ARXIV_DIGEST,
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         fake_telegram.user_sends(77, "/subscribe cs.LG")

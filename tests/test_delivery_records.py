@@ -45,12 +45,16 @@ async def fixture_delivery(
 ) -> AsyncIterator[Delivery]:
     """The real TelegramAdapter (short pacing so tests stay quick) behind a delivery worker."""
     commands = Commands(service, store)
-    adapter = TelegramAdapter(commands, store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
-                              pacer=ChatPacer(private_interval=0.2, group_interval=0.4))
+    adapter = TelegramAdapter(
+        commands,
+        store,
+        Secret(DEFAULT_TOKEN),
+        fake_telegram.base_url,
+        pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
+    )
     await adapter.start(polling=False)
     state = store.delivery
-    yield Delivery(DeliveryWorker(store, state, service, {"telegram": adapter}, "w1", claim_idle_ms=0), commands,
-                   state)
+    yield Delivery(DeliveryWorker(store, state, service, {"telegram": adapter}, "w1", claim_idle_ms=0), commands, state)
     await adapter.stop()
 
 

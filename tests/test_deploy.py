@@ -20,8 +20,12 @@ BIN = Path(sys.executable).parent
 
 def test_dockerfile_passes_hadolint() -> None:
     """Hadolint finds nothing to report in deploy/Dockerfile."""
-    result = subprocess.run([str(BIN / "hadolint"), "--no-color", str(ROOT / "deploy" / "Dockerfile")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(BIN / "hadolint"), "--no-color", str(ROOT / "deploy" / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -30,8 +34,13 @@ def test_compose_file_is_valid(tmp_path: Path) -> None:
     deploy = tmp_path / "deploy"
     shutil.copytree(ROOT / "deploy", deploy)
     (deploy / ".env").write_text((deploy / ".env.example").read_text())
-    result = subprocess.run([str(BIN / "docker-compose"), "-f", str(deploy / "compose.yaml"), "config", "--quiet"],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [str(BIN / "docker-compose"), "-f", str(deploy / "compose.yaml"), "config", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -50,8 +59,14 @@ def _compose_config(tmp_path: Path) -> dict[str, Any]:
     deploy = tmp_path / "deploy"
     shutil.copytree(ROOT / "deploy", deploy)
     (deploy / ".env").write_text((deploy / ".env.example").read_text())
-    result = subprocess.run([str(BIN / "docker-compose"), "-f", str(deploy / "compose.yaml"), "config", "--format",
-                             "json"], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True)
+    result = subprocess.run(
+        [str(BIN / "docker-compose"), "-f", str(deploy / "compose.yaml"), "config", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=True,
+    )
     config: dict[str, Any] = json.loads(result.stdout)
     return config
 

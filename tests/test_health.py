@@ -21,8 +21,9 @@ async def test_healthz_reports_each_part_and_fails_when_one_is_down(store: Store
     """/healthz answers 200 with every check passing, and 503 naming the part that is down."""
     connected = {"telegram": True}
     port = free_port()
-    runner = await start_health_server(Health(store, None, {"telegram": lambda: connected["telegram"]}),
-                                       "127.0.0.1", port)
+    runner = await start_health_server(
+        Health(store, None, {"telegram": lambda: connected["telegram"]}), "127.0.0.1", port
+    )
     try:
         ok = await _get(port, "/healthz")
         assert ok.status_code == 200 and ok.json() == {"redis": True, "adapter:telegram": True}
@@ -74,14 +75,17 @@ async def test_metrics_expose_the_shared_counters(store: Store) -> None:
     response = await _metrics(health)
     assert response.headers["content-type"].startswith("text/plain")
     samples = _samples(response.text)
-    assert samples.items() >= {
-        ("arxiv_digest_subscribers", (("platform", "telegram"),)): 1,
-        ("arxiv_digest_digests_sent_total", ()): 1,
-        ("arxiv_digest_send_failures_total", (("reason", "gone"),)): 1,
-        ("arxiv_digest_llm_calls_total", ()): 3,
-        ("arxiv_digest_llm_tokens_total", ()): 450,
-        ("arxiv_digest_queue_depth", ()): 1,
-    }.items()
+    assert (
+        samples.items()
+        >= {
+            ("arxiv_digest_subscribers", (("platform", "telegram"),)): 1,
+            ("arxiv_digest_digests_sent_total", ()): 1,
+            ("arxiv_digest_send_failures_total", (("reason", "gone"),)): 1,
+            ("arxiv_digest_llm_calls_total", ()): 3,
+            ("arxiv_digest_llm_tokens_total", ()): 450,
+            ("arxiv_digest_queue_depth", ()): 1,
+        }.items()
+    )
     assert "# TYPE arxiv_digest_digests_sent_total counter" in response.text.splitlines()
 
 
@@ -90,6 +94,13 @@ async def test_metrics_show_every_counter_before_anything_happened(store: Store)
     samples = _samples((await _metrics(Health(store))).text)
     assert samples == {
         (f"arxiv_digest_{name}", ()): 0
-        for name in ("subscribers", "digests_sent_total", "send_failures_total", "llm_calls_total",
-                     "llm_tokens_total", "arxiv_fetch_seconds", "queue_depth")
+        for name in (
+            "subscribers",
+            "digests_sent_total",
+            "send_failures_total",
+            "llm_calls_total",
+            "llm_tokens_total",
+            "arxiv_fetch_seconds",
+            "queue_depth",
+        )
     }

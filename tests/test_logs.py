@@ -30,8 +30,13 @@ def fixture_restored_logging() -> Iterator[None]:
 def test_tokens_keys_and_redis_passwords_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
     """A token, an API key, a bare token secret and a Redis URL password are masked in log lines and tracebacks."""
     settings = settings_from_mapping(
-        {"TELEGRAM_BOT_TOKEN": TOKEN, "LLM_BASE_URL": "http://x/v1", "LLM_MODEL": "m", "LLM_API_KEY": "sk-abc123xyz",
-         "LOG_LEVEL": "DEBUG"}
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "LLM_BASE_URL": "http://x/v1",
+            "LLM_MODEL": "m",
+            "LLM_API_KEY": "sk-abc123xyz",
+            "LOG_LEVEL": "DEBUG",
+        }
     )
     configure_logging(settings)  # as `run`, `worker` and `chat` do: a library's lines reach the root handler
     logger = logging.getLogger("some.library")

@@ -15,8 +15,9 @@ from tests.seed_reader import SEEDS, seed_json_text, seed_to_json
 
 def _paper(title: str = "A Title", abstract: str = "An abstract.") -> Paper:
     """A paper with the given English text."""
-    return Paper(arxiv_id="2402.03478", version=1, title=title, abstract=abstract,
-                 url="https://arxiv.org/abs/2402.03478")
+    return Paper(
+        arxiv_id="2402.03478", version=1, title=title, abstract=abstract, url="https://arxiv.org/abs/2402.03478"
+    )
 
 
 def _translated(paper: Paper, tldr_zh: str = "一句话总结。") -> DigestItem:
@@ -56,8 +57,7 @@ def test_table_special_characters_do_not_break_the_table() -> None:
     text = render_digest(Digest((_translated(paper, tldr_zh="总结 | 含[括号]\n换行"),)))
     row = next(line for line in text.split("\n") if line.startswith("| [^1]"))
     assert row == (
-        "| [^1] | [Is \\[MASK\\] \\| all you need?](https://arxiv.org/abs/2402.03478)"
-        " | 总结 \\| 含\\[括号\\] 换行 |"
+        "| [^1] | [Is \\[MASK\\] \\| all you need?](https://arxiv.org/abs/2402.03478) | 总结 \\| 含\\[括号\\] 换行 |"
     )
     assert row.replace("\\|", "").count("|") == 4
 

@@ -46,8 +46,9 @@ async def test_a_token_telegram_rejects_is_one_line_without_the_token(
     tmp_path: Path, redis_server: RedisServer, fake_telegram: FakeTelegram
 ) -> None:
     """`run` with a wrong TELEGRAM_BOT_TOKEN names the setting to fix, exits 1, and never prints the token."""
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=TOKEN,
-                   TELEGRAM_API_URL=fake_telegram.base_url)
+    env = base_env(
+        tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=fake_telegram.base_url
+    )
     line = one_line(await run_cli(["run"], env, tmp_path))
     assert "Telegram rejected TELEGRAM_BOT_TOKEN" in line and "@BotFather" in line
 
@@ -55,8 +56,9 @@ async def test_a_token_telegram_rejects_is_one_line_without_the_token(
 async def test_an_unreachable_telegram_is_one_line(tmp_path: Path, redis_server: RedisServer) -> None:
     """`run` when Telegram cannot be reached says so in one line, naming the host, without the token."""
     port = free_port()  # nothing listens there
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=TOKEN,
-                   TELEGRAM_API_URL=f"http://127.0.0.1:{port}/bot")
+    env = base_env(
+        tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=f"http://127.0.0.1:{port}/bot"
+    )
     line = one_line(await run_cli(["run"], env, tmp_path))
     assert f"cannot reach Telegram at 127.0.0.1:{port}" in line
 
@@ -85,7 +87,10 @@ async def test_several_bad_settings_are_one_line_naming_each(tmp_path: Path) -> 
 
 
 async def test_a_bad_discord_token_is_one_line_and_closes_the_session(
-    fake_discord: FakeDiscord, service: DigestService, store: Store, monkeypatch: pytest.MonkeyPatch,
+    fake_discord: FakeDiscord,
+    service: DigestService,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     """A DISCORD_BOT_TOKEN Discord rejects names the setting and the portal, and leaves no unclosed session."""
@@ -141,8 +146,14 @@ async def test_version_and_a_closed_pipe(tmp_path: Path, redis_server: RedisServ
     env = base_env(tmp_path, REDIS_URL=redis_server.url)
     commands = "/help\n" * 400  # far more than a pipe holds
     piped = await asyncio.to_thread(
-        subprocess.run, ["bash", "-c", f"{ARXIV_DIGEST} chat | head -n 1"], input=commands, env=env, cwd=tmp_path,
-        capture_output=True, text=True, timeout=60,
+        subprocess.run,
+        ["bash", "-c", f"{ARXIV_DIGEST} chat | head -n 1"],
+        input=commands,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert piped.returncode == 0 and piped.stdout.strip() and piped.stderr == "", piped.stderr
 
@@ -174,8 +185,15 @@ async def test_a_wrong_llm_key_is_one_summary_line_and_fails_the_run(
     client.flushdb()
     client.close()
     fake_llm.script_for("", Behaviour(status=401))
-    env = base_env(tmp_path, REDIS_URL=redis_server.url, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url,
-                   LLM_BASE_URL=fake_llm.url, LLM_API_KEY="sk-wrong-key-123", LLM_MODEL="m")
+    env = base_env(
+        tmp_path,
+        REDIS_URL=redis_server.url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        ARXIV_API_URL=arxiv.api_url,
+        LLM_BASE_URL=fake_llm.url,
+        LLM_API_KEY="sk-wrong-key-123",
+        LLM_MODEL="m",
+    )
     run = await run_cli(["digest", "--categories", "cs.LG,stat.ML"], env, tmp_path)
     assert run.code == 1 and "sk-wrong-key-123" not in run.err
     about_the_key = [line for line in run.err.splitlines() if "API key" in line]

@@ -20,8 +20,15 @@ def _env(
     tmp_path: Path, redis_server: RedisServer, fake: FakeTelegram, arxiv: FakeArxiv, **extra: str
 ) -> dict[str, str]:
     """The environment of a `run` process on the test's Redis, fake Telegram and fake arXiv."""
-    return base_env(tmp_path, REDIS_URL=redis_server.url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                    TELEGRAM_API_URL=fake.base_url, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url, **extra)
+    return base_env(
+        tmp_path,
+        REDIS_URL=redis_server.url,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=fake.base_url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        ARXIV_API_URL=arxiv.api_url,
+        **extra,
+    )
 
 
 async def test_a_second_run_stands_by_and_takes_over_when_the_first_dies(
@@ -59,8 +66,9 @@ async def test_a_409_conflict_marks_telegram_unhealthy_with_one_line(
 ) -> None:
     """Another poller outside our Redis (409 Conflict): /healthz is 503, one log line says why, and it recovers."""
     port = free_port()
-    bot = await BotProcess.start("run", _env(tmp_path, redis_server, fake_telegram, arxiv, METRICS_PORT=str(port)),
-                                 tmp_path)
+    bot = await BotProcess.start(
+        "run", _env(tmp_path, redis_server, fake_telegram, arxiv, METRICS_PORT=str(port)), tmp_path
+    )
     stranger_polls = asyncio.Event()
     stranger_polls.set()
 

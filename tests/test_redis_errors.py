@@ -55,8 +55,13 @@ async def test_a_frozen_redis_gets_the_user_an_apology_within_seconds(tmp_path: 
     server = start_redis_server()
     assert server.process is not None
     proc = await asyncio.create_subprocess_exec(
-        ARXIV_DIGEST, "chat", cwd=tmp_path, env=base_env(tmp_path, REDIS_URL=server.url),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        ARXIV_DIGEST,
+        "chat",
+        cwd=tmp_path,
+        env=base_env(tmp_path, REDIS_URL=server.url),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert proc.stdin is not None and proc.stdout is not None
     try:

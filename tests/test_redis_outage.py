@@ -43,10 +43,17 @@ async def test_run_and_worker_survive_a_30_second_redis_outage(
     await queue_day(store, first, parse_rss(feed_for(DAY)))
     for chat in later:
         await store.save_subscriber(Subscriber(chat, (TOPIC,), dtime(9), "Asia/Shanghai", Lang.EN))
-    env = base_env(tmp_path, REDIS_URL=aof_redis.url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                   TELEGRAM_API_URL=fake_telegram.base_url, ARXIV_RSS_URL=arxiv.rss_url,
-                   ARXIV_API_URL=arxiv.api_url, TELEGRAM_MAX_RATE="500", DELIVERY_CLAIM_IDLE="2",
-                   DELIVERY_MAX_ATTEMPTS="1000")
+    env = base_env(
+        tmp_path,
+        REDIS_URL=aof_redis.url,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=fake_telegram.base_url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        ARXIV_API_URL=arxiv.api_url,
+        TELEGRAM_MAX_RATE="500",
+        DELIVERY_CLAIM_IDLE="2",
+        DELIVERY_MAX_ATTEMPTS="1000",
+    )
     # The first digests fail until after the outage: they stay pending in the queue throughout it.
     fake_telegram.refused_chats = {int(c.chat_id) for c in first}
     bot = await BotProcess.start("run", env, tmp_path)

@@ -36,8 +36,13 @@ def _unescape(text: str) -> str:
 def items(draw: st.DrawFn) -> DigestItem:
     """A digest item with arbitrary (often hostile, sometimes huge) texts, translated or not."""
     pid = draw(paper_ids)
-    paper = Paper(arxiv_id=pid, title=draw(nasty_text), abstract=draw(nasty_text), url=draw(st.text(max_size=300)),
-                  authors=tuple(draw(st.lists(st.text(max_size=40), max_size=5))))
+    paper = Paper(
+        arxiv_id=pid,
+        title=draw(nasty_text),
+        abstract=draw(nasty_text),
+        url=draw(st.text(max_size=300)),
+        authors=tuple(draw(st.lists(st.text(max_size=40), max_size=5))),
+    )
     status = draw(st.sampled_from(TranslationStatus))
     translation = None
     if status is TranslationStatus.OK:
@@ -87,8 +92,14 @@ def test_any_digest_respects_every_limit_and_keeps_papers_whole_in_order(
 def test_digest_messages_are_as_few_as_fit(sizes: list[int]) -> None:
     """No message could have taken the next one's first paper: neither 25 fields nor 6000 characters had room."""
     tr = Translation("标题", "总结", "摘要", "")
-    digest = Digest(tuple(DigestItem(Paper(f"2401.{n:05d}", "x" * s, "a", f"https://arxiv.org/abs/2401.{n:05d}"),
-                                     tr, TranslationStatus.OK) for n, s in enumerate(sizes)))
+    digest = Digest(
+        tuple(
+            DigestItem(
+                Paper(f"2401.{n:05d}", "x" * s, "a", f"https://arxiv.org/abs/2401.{n:05d}"), tr, TranslationStatus.OK
+            )
+            for n, s in enumerate(sizes)
+        )
+    )
     messages = digest_messages(digest, "en", "h")
     for first, second in itertools.pairwise(messages):
         [embed], [next_embed] = first.embeds, second.embeds
@@ -130,7 +141,8 @@ def test_a_digest_lists_both_languages_with_links() -> None:
     [message] = digest_messages(Digest((item,)), "both", "arXiv 2024-02-07 · 1")
     [field] = message.embeds[0].fields
     assert field.name == "1. 稀疏专家"
-    assert field.value == ("*Sparse experts*\n中文总结\nEnglish summary\n"
-                           "[arXiv:2402.03478v2](https://arxiv.org/abs/2402.03478)")
+    assert field.value == (
+        "*Sparse experts*\n中文总结\nEnglish summary\n[arXiv:2402.03478v2](https://arxiv.org/abs/2402.03478)"
+    )
     assert message.content == "**arXiv 2024\\-02\\-07 · 1**" or message.content == "**arXiv 2024-02-07 · 1**"
     assert [b.custom_id for b in message.buttons] == ["paper:2402.03478v2"]

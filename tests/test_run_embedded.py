@@ -46,8 +46,14 @@ async def test_subscription_survives_a_restart_with_the_bots_own_redis(
 ) -> None:
     """With no REDIS_URL the bot runs its own Redis under DATA_DIR; a subscription made before a restart is kept."""
     port = free_port()
-    env = base_env(tmp_path, DATA_DIR=str(data_dir), TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                   TELEGRAM_API_URL=fake_telegram.base_url, ARXIV_RSS_URL=arxiv.rss_url, METRICS_PORT=str(port))
+    env = base_env(
+        tmp_path,
+        DATA_DIR=str(data_dir),
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_API_URL=fake_telegram.base_url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        METRICS_PORT=str(port),
+    )
     first = await _start(env, tmp_path)
     try:
         fake_telegram.user_sends(31, "/subscribe cs.LG stat.ML")
@@ -80,8 +86,9 @@ async def test_own_redis_outlives_the_process_that_started_it(
     again on the same port.
     """
     data_dir.mkdir(mode=0o755)
-    env = base_env(tmp_path, DATA_DIR=str(data_dir), TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                   TELEGRAM_API_URL=fake_telegram.base_url)
+    env = base_env(
+        tmp_path, DATA_DIR=str(data_dir), TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=fake_telegram.base_url
+    )
     first = await _start(env, tmp_path)
     fake_telegram.user_sends(31, "/subscribe cs.LG")
     await fake_telegram.wait_for_sent_to(31, 1, timeout=30)

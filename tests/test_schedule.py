@@ -35,10 +35,26 @@ async def test_only_the_lock_holder_ticks_and_the_lock_passes_on(store: Store) -
     """Of two schedulers only one does the work; when it stops, the other takes over."""
     state = store.delivery
     first, second = CountingTicks(), CountingTicks()
-    a = Scheduler(first, state, owner="a", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
-                  lease=FAST_LEASE, renew_every=FAST_RENEW)
-    b = Scheduler(second, state, owner="b", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
-                  lease=FAST_LEASE, renew_every=FAST_RENEW)
+    a = Scheduler(
+        first,
+        state,
+        owner="a",
+        clock=lambda: NOW,
+        enqueue_every=0.05,
+        fetch_every=0.05,
+        lease=FAST_LEASE,
+        renew_every=FAST_RENEW,
+    )
+    b = Scheduler(
+        second,
+        state,
+        owner="b",
+        clock=lambda: NOW,
+        enqueue_every=0.05,
+        fetch_every=0.05,
+        lease=FAST_LEASE,
+        renew_every=FAST_RENEW,
+    )
     a.start()
     await asyncio.sleep(0.3)
     b.start()
@@ -68,10 +84,12 @@ async def test_a_tick_longer_than_the_lease_keeps_the_lock(store: Store) -> None
     """While one fetch tick runs for three lease lengths, no other process takes over the scheduling."""
     state = store.delivery
     slow, other = SlowTicks(fetch_seconds=1.5), CountingTicks()
-    a = Scheduler(slow, state, owner="a", clock=lambda: NOW, enqueue_every=60, fetch_every=60,
-                  lease=0.5, renew_every=0.1)
-    b = Scheduler(other, state, owner="b", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05,
-                  lease=0.5, renew_every=0.1)
+    a = Scheduler(
+        slow, state, owner="a", clock=lambda: NOW, enqueue_every=60, fetch_every=60, lease=0.5, renew_every=0.1
+    )
+    b = Scheduler(
+        other, state, owner="b", clock=lambda: NOW, enqueue_every=0.05, fetch_every=0.05, lease=0.5, renew_every=0.1
+    )
     a.start()
     await asyncio.sleep(0.2)
     b.start()

@@ -31,7 +31,12 @@ async def _start_run(env: dict[str, str], cwd: Path, log: Path) -> asyncio.subpr
     """Start `arxiv-digest run` with its log in a file."""
     with log.open("wb") as err:
         return await asyncio.create_subprocess_exec(
-            ARXIV_DIGEST, "run", cwd=cwd, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=err,
+            ARXIV_DIGEST,
+            "run",
+            cwd=cwd,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=err,
         )
 
 
@@ -47,16 +52,24 @@ async def _holder_pid(store: Store, timeout: float) -> int | None:
 
 
 async def test_a_killed_scheduler_is_replaced_within_30_seconds(
-    tmp_path: Path, store: Store, redis_server: RedisServer, arxiv: FakeArxiv,
+    tmp_path: Path,
+    store: Store,
+    redis_server: RedisServer,
+    arxiv: FakeArxiv,
     two_telegrams: tuple[FakeTelegram, FakeTelegram],
 ) -> None:
     """Two `run` processes share one Redis; after SIGKILL of the lock holder the other holds the lock within 30 s."""
     procs = []
     try:
         for n, fake in enumerate(two_telegrams):
-            env = base_env(tmp_path, REDIS_URL=redis_server.url, ARXIV_RSS_URL=arxiv.rss_url,
-                           ARXIV_API_URL=arxiv.api_url, TELEGRAM_BOT_TOKEN=TOKENS[n],
-                           TELEGRAM_API_URL=fake.base_url)
+            env = base_env(
+                tmp_path,
+                REDIS_URL=redis_server.url,
+                ARXIV_RSS_URL=arxiv.rss_url,
+                ARXIV_API_URL=arxiv.api_url,
+                TELEGRAM_BOT_TOKEN=TOKENS[n],
+                TELEGRAM_API_URL=fake.base_url,
+            )
             procs.append(await _start_run(env, tmp_path, tmp_path / f"run{n}.log"))
             if n == 0:
                 assert await _holder_pid(store, 30) == procs[0].pid, (tmp_path / "run0.log").read_text()

@@ -29,8 +29,13 @@ async def fixture_paced_adapter(
     fake_telegram: FakeTelegram, service: DigestService, store: Store
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter polling the fake, pacing each chat to one message every 0.2 s (Telegram's is 1 s)."""
-    adapter = TelegramAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), fake_telegram.base_url,
-                              pacer=ChatPacer(private_interval=0.2, group_interval=0.4))
+    adapter = TelegramAdapter(
+        Commands(service, store),
+        store,
+        Secret(DEFAULT_TOKEN),
+        fake_telegram.base_url,
+        pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
+    )
     await adapter.start()
     yield adapter
     await adapter.stop()

@@ -17,8 +17,13 @@ from bot.transfer import export_subscribers, import_subscribers
 from tests.cli_runner import base_env, run_cli
 
 SUBS = [
-    Subscriber(ChatRef("telegram", "1"), (parse_filter('cs.CV "diffusion model" -survey'),), time(7, 30),
-               "Europe/Berlin", Lang.EN),
+    Subscriber(
+        ChatRef("telegram", "1"),
+        (parse_filter('cs.CV "diffusion model" -survey'),),
+        time(7, 30),
+        "Europe/Berlin",
+        Lang.EN,
+    ),
     Subscriber(ChatRef("discord", "42"), (parse_filter("author:Hinton"), parse_filter("stat.ML"))),
 ]
 
@@ -40,8 +45,11 @@ async def test_export_then_import_restores_every_subscription(store: Store) -> N
         ("nope", "not valid JSON"),
         ('{"subscribers": []}', "not a subscribers export"),
         ('{"format": "arxiv-digest/subscribers", "version": 1, "subscribers": [{"filters": []}]}', "chat"),
-        ('{"format": "arxiv-digest/subscribers", "version": 1, "subscribers": [{"chat": "telegram:1", '
-         '"filters": ["cs.XX"]}]}', "subscribers[0]"),
+        (
+            '{"format": "arxiv-digest/subscribers", "version": 1, "subscribers": [{"chat": "telegram:1", '
+            '"filters": ["cs.XX"]}]}',
+            "subscribers[0]",
+        ),
         ('{"format": "arxiv-digest/subscribers", "version": 9, "subscribers": []}', "version"),
     ],
 )

@@ -26,8 +26,14 @@ TWO_MESSAGES = 50
 def listing_of(count: int, day: date = DAY) -> Listing:
     """A day's listing of `count` short cs.LG papers."""
     papers = tuple(
-        Paper(f"2403.{20_000 + n}", f"Paper {n} on learning", "Abstract. " * 40,
-              f"https://arxiv.org/abs/2403.{20_000 + n}", version=1, categories=("cs.LG",))
+        Paper(
+            f"2403.{20_000 + n}",
+            f"Paper {n} on learning",
+            "Abstract. " * 40,
+            f"https://arxiv.org/abs/2403.{20_000 + n}",
+            version=1,
+            categories=("cs.LG",),
+        )
         for n in range(count)
     )
     return Listing(papers, day=day, categories=("cs.LG",))
@@ -50,15 +56,20 @@ async def queue_day(store: Store, chats: list[ChatRef], listing: Listing) -> Del
 
 def worker_env(home: Path, redis_url: str, telegram: FakeTelegram, **values: str) -> dict[str, str]:
     """The environment of a worker sending through the fake Telegram."""
-    return base_env(home, REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-                    TELEGRAM_API_URL=telegram.base_url, **values)
+    return base_env(
+        home, REDIS_URL=redis_url, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN, TELEGRAM_API_URL=telegram.base_url, **values
+    )
 
 
 async def start_worker(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     """Start `arxiv-digest worker` as its own process."""
     return await asyncio.create_subprocess_exec(
-        ARXIV_DIGEST, "worker", cwd=cwd, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        ARXIV_DIGEST,
+        "worker",
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 

@@ -71,9 +71,7 @@ class DailyEngine:
         await self._release_waiting(now)
         return day
 
-    async def _fetch_and_match(
-        self, day: date, now: datetime, status: DayStatus
-    ) -> tuple[Listing, list[Paper]] | None:
+    async def _fetch_and_match(self, day: date, now: datetime, status: DayStatus) -> tuple[Listing, list[Paper]] | None:
         """The day's listing and the papers some subscriber wants, or None if it is not there (yet)."""
         async with self._day_subscribers() as subscribers:
             feeds = await subscribers.feeds()

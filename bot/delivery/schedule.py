@@ -78,8 +78,15 @@ class Scheduler:
         ]
         for job_id, work, every in jobs:
             self._scheduler.add_job(
-                self._as_leader, IntervalTrigger(seconds=every), args=[work], id=job_id, replace_existing=True,
-                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(every)), next_run_time=utc_now(),
+                self._as_leader,
+                IntervalTrigger(seconds=every),
+                args=[work],
+                id=job_id,
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=max(1, int(every)),
+                next_run_time=utc_now(),
             )
 
     @property

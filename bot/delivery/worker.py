@@ -204,8 +204,7 @@ class DeliveryWorker:
         try:
             await self.handle(delivery, matches)
         except Exception:
-            log.exception("%s day=%s: delivery failed (attempt %d)", delivery.chat.key, delivery.day,
-                          delivery.attempts)
+            log.exception("%s day=%s: delivery failed (attempt %d)", delivery.chat.key, delivery.day, delivery.attempts)
         finally:  # a no-op once acknowledged; an unfinished delivery is retried after the claim idle time
             with contextlib.suppress(Exception):  # Redis unreachable: the lease simply expires
                 await self.state.release_lease(self.consumer, delivery.entry_id)
@@ -244,8 +243,9 @@ class DeliveryWorker:
         day = delivery.day
         sender = self.senders.get(chat.platform)
         if sender is None:
-            log.warning("%s day=%s: no %s adapter in this process; leaving it for another", chat.key, day,
-                        chat.platform)
+            log.warning(
+                "%s day=%s: no %s adapter in this process; leaving it for another", chat.key, day, chat.platform
+            )
             return
         header = digest_header(day, len(digest.items), delivery.skipped, self.service.translations_on)
 

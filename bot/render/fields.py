@@ -45,11 +45,13 @@ class ItemText:
         paper = item.paper
         if item.translation is not None and item.translated:
             tr = item.translation
-            return cls(paper.title, paper.url, tr.title_zh, tr.tldr_zh, tr.tldr_en, paper.abstract,
-                       tr.abstract_zh, True)
+            return cls(
+                paper.title, paper.url, tr.title_zh, tr.tldr_zh, tr.tldr_en, paper.abstract, tr.abstract_zh, True
+            )
         marker = MARKERS[item.status if item.status in MARKERS else TranslationStatus.FAILED]
-        return cls(paper.title, paper.url, f"{marker} {one_line(paper.title)}", marker, "", paper.abstract,
-                   marker, False)
+        return cls(
+            paper.title, paper.url, f"{marker} {one_line(paper.title)}", marker, "", paper.abstract, marker, False
+        )
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,22 @@ def summary_entry(number: int, item: DigestItem, lang: str) -> SummaryEntry:
     else:
         heading, subtitle = one_line(text.title_zh), title if text.translated else ""
         lines = (text.tldr_zh, text.tldr_en)
-    return SummaryEntry(number, heading, text.url, subtitle, tuple(one_line(x) for x in lines if x.strip()),
-                        item.paper.versioned_id)
+    return SummaryEntry(
+        number, heading, text.url, subtitle, tuple(one_line(x) for x in lines if x.strip()), item.paper.versioned_id
+    )
 
 
 def detail_parts(item: DigestItem) -> tuple[str, str, str, str, str, str]:
     """The parts of a paper's bilingual abstract, in reading order: titles, summaries, abstracts."""
     text = ItemText.of(item)
-    return (one_line(text.title_zh), one_line(text.title), one_line(text.tldr_zh), one_line(text.tldr_en),
-            text.abstract_zh.strip(), text.abstract.strip())
+    return (
+        one_line(text.title_zh),
+        one_line(text.title),
+        one_line(text.tldr_zh),
+        one_line(text.tldr_en),
+        text.abstract_zh.strip(),
+        text.abstract.strip(),
+    )
 
 
 RATINGS = (("👍", "like"), ("👎", "dislike"))  # the buttons under a paper's full abstract, and their commands

@@ -13,7 +13,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from bot.errors import StoreUnavailable
 
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
-    RedisConnectionError, RedisTimeoutError, StoreUnavailable, ConnectionError, TimeoutError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    StoreUnavailable,
+    ConnectionError,
+    TimeoutError,
 )
 _AUTH_WORDS = ("WRONGPASS", "NOAUTH", "invalid username-password", "authenticated", "Authentication required")
 

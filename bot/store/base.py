@@ -82,8 +82,13 @@ class Store:
         retry = Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=4, supported_errors=(RedisConnectionError,))
         # A burst (hundreds of papers' cache lookups at once) waits for a free connection instead of failing.
         pool = redis.BlockingConnectionPool.from_url(
-            url, max_connections=MAX_CONNECTIONS, timeout=POOL_WAIT_SECONDS, decode_responses=True, retry=retry,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=POOL_WAIT_SECONDS,
+            decode_responses=True,
+            retry=retry,
+            socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
         )
         return cls(redis.Redis(connection_pool=pool), url)
 
@@ -134,9 +139,7 @@ class Store:
 
     async def put_translation(self, model: str, versioned_id: str, translation: Translation) -> None:
         """Cache a translation; it never expires (a paper version's text never changes)."""
-        await self._redis.set(
-            translation_key(model, versioned_id), json.dumps(asdict(translation), ensure_ascii=False)
-        )
+        await self._redis.set(translation_key(model, versioned_id), json.dumps(asdict(translation), ensure_ascii=False))
 
     async def get_translation_failure(self, model: str, versioned_id: str) -> str | None:
         """Why this paper version's translation failed lately, or None if it did not (or long ago)."""
@@ -244,8 +247,19 @@ class Store:
         """
         old_sub, old_records, old_seen, old_moved = chat_keys(old)
         new_sub, new_records, new_seen, _ = chat_keys(new)
-        keys = [old_sub, old_seen, old_records, new_sub, new_seen, new_records,
-                SUBSCRIBERS_KEY, DUE_KEY, WAITING_KEY, UNSCHEDULED_KEY, old_moved]
+        keys = [
+            old_sub,
+            old_seen,
+            old_records,
+            new_sub,
+            new_seen,
+            new_records,
+            SUBSCRIBERS_KEY,
+            DUE_KEY,
+            WAITING_KEY,
+            UNSCHEDULED_KEY,
+            old_moved,
+        ]
         await self._move_chat(keys=keys, args=[old.key, new.key, MOVED_TTL_SECONDS])
         for old_key, new_key in zip(ranking_keys(old), ranking_keys(new), strict=True):
             if await self._redis.exists(old_key):  # the ratings and interest go along with the chat
@@ -271,8 +285,12 @@ class Store:
     async def _note_unreadable(self, chat: ChatRef, reason: str) -> None:
         """Note an unreadable subscription for the operator, logging it the first time only."""
         if await self._redis.hsetnx(BROKEN_SUBSCRIBERS_KEY, chat.key, reason):
-            log.error("%s: stored subscription is unreadable (%s); skipped until repaired or removed"
-                      " (listed by `arxiv-digest dead-letters`)", chat.key, reason)
+            log.error(
+                "%s: stored subscription is unreadable (%s); skipped until repaired or removed"
+                " (listed by `arxiv-digest dead-letters`)",
+                chat.key,
+                reason,
+            )
 
     async def broken_subscribers(self) -> dict[str, str]:
         """Chats whose stored subscription was found unreadable and still is, with the reason."""

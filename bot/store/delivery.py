@@ -82,8 +82,13 @@ class QueuedDelivery:
 
 def _delivery(entry_id: Any, fields: dict[Any, Any], attempts: int = 1) -> QueuedDelivery:
     """Read one stream entry."""
-    return QueuedDelivery(str(entry_id), ChatRef.from_key(str(fields["chat"])), str(fields["day"]),
-                          int(fields.get("skipped", 0)), attempts)
+    return QueuedDelivery(
+        str(entry_id),
+        ChatRef.from_key(str(fields["chat"])),
+        str(fields["day"]),
+        int(fields.get("skipped", 0)),
+        attempts,
+    )
 
 
 def _pairs(flat: list[Any]) -> dict[Any, Any]:
@@ -119,8 +124,9 @@ class DeliveryState:
 
     async def set_day_pending(self, day: date, attempts: int, next_try: float) -> None:
         """Record a failed or premature fetch and when to try again."""
-        await self._redis.hset(day_status_key(day.isoformat()),
-                               mapping={"state": "pending", "attempts": attempts, "next_try": next_try})
+        await self._redis.hset(
+            day_status_key(day.isoformat()), mapping={"state": "pending", "attempts": attempts, "next_try": next_try}
+        )
         await self._redis.expire(day_status_key(day.isoformat()), DAY_TTL_SECONDS)
 
     async def save_day(self, day: date, listing: Listing) -> None:
@@ -226,14 +232,14 @@ class DeliveryState:
 
     async def claim_stale(self, consumer: str, min_idle_ms: int, count: int, lease_ms: int) -> list[QueuedDelivery]:
         """Take over deliveries of dead workers: idle at least min_idle_ms and no longer leased by anyone."""
-        pending = await self._redis.xpending_range(QUEUE_KEY, QUEUE_GROUP, min="-", max="+",
-                                                   count=max(count, CLAIM_SCAN), idle=min_idle_ms)
+        pending = await self._redis.xpending_range(
+            QUEUE_KEY, QUEUE_GROUP, min="-", max="+", count=max(count, CLAIM_SCAN), idle=min_idle_ms
+        )
         if not pending:
             return []
         tries = {str(p["message_id"]): int(p["times_delivered"]) + 1 for p in pending}
         keys = [QUEUE_KEY, *(lease_key(entry_id) for entry_id in tries)]
-        claimed: Any = await self._claim(keys=keys, args=[QUEUE_GROUP, consumer, min_idle_ms, lease_ms, count,
-                                                          *tries])
+        claimed: Any = await self._claim(keys=keys, args=[QUEUE_GROUP, consumer, min_idle_ms, lease_ms, count, *tries])
         return [_delivery(entry_id, _pairs(flat), tries.get(str(entry_id), 1)) for entry_id, flat in claimed]
 
     async def renew_leases(self, consumer: str, entry_ids: list[str], lease_ms: int) -> list[str]:
@@ -256,8 +262,12 @@ class DeliveryState:
     async def bury(self, delivery: QueuedDelivery, reason: str) -> None:
         """Move a delivery that keeps failing aside so it no longer blocks the queue."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(DEAD_KEY, {"chat": delivery.chat.key, "day": delivery.day, "reason": reason[:500]},
-                      maxlen=10_000, approximate=True)
+            pipe.xadd(
+                DEAD_KEY,
+                {"chat": delivery.chat.key, "day": delivery.day, "reason": reason[:500]},
+                maxlen=10_000,
+                approximate=True,
+            )
             pipe.xack(QUEUE_KEY, QUEUE_GROUP, delivery.entry_id)
             pipe.xdel(QUEUE_KEY, delivery.entry_id)
             pipe.delete(lease_key(delivery.entry_id))
@@ -313,10 +323,25 @@ class DeliveryState:
         oldest_kept = date.fromordinal(ordinal - RECORD_TTL_SECONDS // 86400).isoformat()
 
         async def run(to: ChatRef, forwarded: str) -> int:
-            keys = [moved_key(delivery.chat), subscriber_key(to), records_key(to), seen_key(to), QUEUE_KEY,
-                    lease_key(delivery.entry_id)]
-            args: list[str | int] = [forwarded, QUEUE_GROUP, delivery.entry_id, delivery.day, ordinal,
-                                     ordinal - SEEN_DAYS, RECORD_TTL_SECONDS, oldest_kept, *paper_ids]
+            keys = [
+                moved_key(delivery.chat),
+                subscriber_key(to),
+                records_key(to),
+                seen_key(to),
+                QUEUE_KEY,
+                lease_key(delivery.entry_id),
+            ]
+            args: list[str | int] = [
+                forwarded,
+                QUEUE_GROUP,
+                delivery.entry_id,
+                delivery.day,
+                ordinal,
+                ordinal - SEEN_DAYS,
+                RECORD_TTL_SECONDS,
+                oldest_kept,
+                *paper_ids,
+            ]
             return int(await self._finish(keys=keys, args=args))
 
         await self._on_current_chat(delivery.chat, run)
