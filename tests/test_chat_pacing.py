@@ -7,14 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.config import Secret
 from bot.service import DigestService
 from bot.store import Store
-from handlers.commands import Commands
-from handlers.pacing import ChatPacer
 from handlers.replies import TextReply
 from handlers.telegram_bot import TelegramAdapter
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+from tests.telegram_adapter import running_adapter
 
 USER = 4242
 INTERVAL = 1.0  # long against a loopback round trip, even on a loaded machine
@@ -26,16 +24,8 @@ async def fixture_adapter(
     fake_telegram: FakeTelegram, service: DigestService, store: Store
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter against the fake Bot API, pacing each chat INTERVAL seconds apart."""
-    adapter = TelegramAdapter(
-        Commands(service, store),
-        store,
-        Secret(DEFAULT_TOKEN),
-        fake_telegram.base_url,
-        pacer=ChatPacer(private_interval=INTERVAL, group_interval=INTERVAL),
-    )
-    await adapter.start()
-    yield adapter
-    await adapter.stop()
+    async with running_adapter(fake_telegram, service, store, INTERVAL, INTERVAL) as adapter:
+        yield adapter
 
 
 async def test_the_interval_counts_from_when_a_slow_message_arrived(

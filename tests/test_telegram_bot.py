@@ -16,10 +16,10 @@ from bot.service import DigestService
 from bot.store import Store
 from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands
-from handlers.pacing import ChatPacer
 from handlers.replies import DigestReply, TextReply
 from handlers.telegram_bot import BOT_COMMANDS, TelegramAdapter, build_application, render_reply
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+from tests.telegram_adapter import running_adapter
 
 USER = 4242
 GROUP = -4001
@@ -30,16 +30,8 @@ async def fixture_adapter(
     fake_telegram: FakeTelegram, service: DigestService, store: Store
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter polling the fake Bot API, with a short pacing interval so tests stay quick."""
-    adapter = TelegramAdapter(
-        Commands(service, store),
-        store,
-        Secret(DEFAULT_TOKEN),
-        fake_telegram.base_url,
-        pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
-    )
-    await adapter.start()
-    yield adapter
-    await adapter.stop()
+    async with running_adapter(fake_telegram, service, store) as adapter:
+        yield adapter
 
 
 def _paper(n: int, title: str | None = None) -> Paper:

@@ -8,16 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.config import Secret
 from bot.service import DigestService
 from bot.store import Store
 from bot.subscribers import ChatRef
-from handlers.commands import Commands
-from handlers.pacing import ChatPacer
 from handlers.telegram_bot import TelegramAdapter
 from handlers.texts import STOPPED, WELCOME
 from handlers.update_order import MAX_BACKLOG
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+from tests.telegram_adapter import running_adapter
 
 FLOODER = 5151
 BYSTANDER = 6262
@@ -29,16 +27,8 @@ async def fixture_paced_adapter(
     fake_telegram: FakeTelegram, service: DigestService, store: Store
 ) -> AsyncIterator[TelegramAdapter]:
     """The real adapter polling the fake, pacing each chat to one message every 0.2 s (Telegram's is 1 s)."""
-    adapter = TelegramAdapter(
-        Commands(service, store),
-        store,
-        Secret(DEFAULT_TOKEN),
-        fake_telegram.base_url,
-        pacer=ChatPacer(private_interval=0.2, group_interval=0.4),
-    )
-    await adapter.start()
-    yield adapter
-    await adapter.stop()
+    async with running_adapter(fake_telegram, service, store) as adapter:
+        yield adapter
 
 
 async def test_a_flooding_chat_does_not_delay_another_chat(
