@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from bot.config import Settings, settings_from_mapping
 from bot.redis_server import RedisServer, find_redis_server, start_redis_server
 from bot.store import Store
 
@@ -180,3 +181,19 @@ async def open_store(server: RedisServer) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+def fake_service_settings(
+    arxiv_rss_url: str, arxiv_api_url: str, llm_url: str, arxiv_min_interval: float = 0.0
+) -> Settings:
+    """Settings pointing the service at the benchmark's fake arXiv and fake LLM (no arXiv spacing by default)."""
+    return settings_from_mapping(
+        {
+            "ARXIV_RSS_URL": arxiv_rss_url,
+            "ARXIV_API_URL": arxiv_api_url,
+            "ARXIV_MIN_INTERVAL": str(arxiv_min_interval),
+            "LLM_BASE_URL": llm_url,
+            "LLM_API_KEY": "sk-bench",
+            "LLM_MODEL": "bench-model",
+        }
+    )

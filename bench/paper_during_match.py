@@ -25,12 +25,21 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from bench.common import Row, fmt_count, fmt_seconds, open_store, percentile, quiet_heap, redis_server
+from bench.common import (
+    Row,
+    fake_service_settings,
+    fmt_count,
+    fmt_seconds,
+    open_store,
+    percentile,
+    quiet_heap,
+    redis_server,
+)
 from bench.paper_latency import TimingTelegram
 from bench.storage import save_all
 from bench.synthetic import forget, make_papers, subscribers
 from bot.calendar import ArxivCalendar
-from bot.config import Secret, settings_from_mapping
+from bot.config import Secret
 from bot.delivery.engine import DailyEngine
 from bot.delivery.matching import DaySubscribers, feed_categories_of, papers_wanted
 from bot.models import Paper
@@ -172,16 +181,7 @@ async def _measure(size: int, paper_count: int) -> list[tuple[str, list[float], 
             httpx.AsyncClient(trust_env=False, timeout=60) as http,
         ):
             arxiv.always_rss(Canned(200, feed, RSS_TYPE))
-            settings = settings_from_mapping(
-                {
-                    "ARXIV_RSS_URL": arxiv.rss_url,
-                    "ARXIV_API_URL": arxiv.api_url,
-                    "ARXIV_MIN_INTERVAL": "0",
-                    "LLM_BASE_URL": llm.url,
-                    "LLM_API_KEY": "sk-bench",
-                    "LLM_MODEL": "bench-model",
-                }
-            )
+            settings = fake_service_settings(arxiv.rss_url, arxiv.api_url, llm.url)
             service = build_service(settings, store, http)
             await save_all(store, subscribers(size))
             forget()

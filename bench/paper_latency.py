@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 from aiohttp import web
 
-from bench.common import Row, fmt_seconds, open_store, percentile, redis_server
+from bench.common import Row, fake_service_settings, fmt_seconds, open_store, percentile, redis_server
 from bench.synthetic import make_papers
-from bot.config import Secret, settings_from_mapping
+from bot.config import Secret
 from bot.runtime import build_service
 from handlers.commands import Commands
 from handlers.telegram_bot import TelegramAdapter
@@ -73,16 +73,7 @@ async def _measure(requests: int) -> tuple[list[float], int, int]:
             FakeArxiv() as arxiv,
             httpx.AsyncClient(trust_env=False) as http,
         ):
-            settings = settings_from_mapping(
-                {
-                    "ARXIV_RSS_URL": arxiv.rss_url,
-                    "ARXIV_API_URL": arxiv.api_url,
-                    "ARXIV_MIN_INTERVAL": "0",
-                    "LLM_BASE_URL": llm.url,
-                    "LLM_API_KEY": "sk-bench",
-                    "LLM_MODEL": "bench-model",
-                }
-            )
+            settings = fake_service_settings(arxiv.rss_url, arxiv.api_url, llm.url)
             service = build_service(settings, store, http)
             await store.put_papers([paper])
             await service.paper(paper.arxiv_id)  # the one translation, cached in Redis

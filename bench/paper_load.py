@@ -16,8 +16,8 @@ import time
 
 import httpx
 
-from bench.common import Row, fmt_seconds, open_store, percentile, redis_server
-from bot.config import Secret, settings_from_mapping
+from bench.common import Row, fake_service_settings, fmt_seconds, open_store, percentile, redis_server
+from bot.config import Secret
 from bot.runtime import build_service
 from handlers.commands import Commands
 from handlers.telegram_bot import TelegramAdapter
@@ -47,16 +47,7 @@ async def _measure(users: int, max_rate: int) -> tuple[list[float], int, int, in
             for n, arxiv_id in enumerate(ids):
                 arxiv.add_entry(arxiv_id, 1, f"Paper under load {n}", f"The abstract of paper {n}. It works.")
             llm.delay = LLM_DELAY
-            settings = settings_from_mapping(
-                {
-                    "ARXIV_RSS_URL": arxiv.rss_url,
-                    "ARXIV_API_URL": arxiv.api_url,
-                    "ARXIV_MIN_INTERVAL": "3",
-                    "LLM_BASE_URL": llm.url,
-                    "LLM_API_KEY": "sk-bench",
-                    "LLM_MODEL": "bench-model",
-                }
-            )
+            settings = fake_service_settings(arxiv.rss_url, arxiv.api_url, llm.url, arxiv_min_interval=3.0)
             service = build_service(settings, store, http)
             adapter = TelegramAdapter(
                 Commands(service, store), store, Secret(DEFAULT_TOKEN), fake.base_url, max_rate=max_rate
