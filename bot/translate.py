@@ -40,6 +40,7 @@ from bot.store import Store, translation_key
 from bot.store.stats import Stats
 
 logger = logging.getLogger(__name__)
+MAX_REASONS_REMEMBERED = 100  # distinct failure reasons logged once each (then forgotten, and logged again)
 
 ANSWER_KEYS = ("title_zh", "tldr_zh", "abstract_zh", "tldr_en")
 REQUIRED_KEYS = ("title_zh", "tldr_zh", "abstract_zh")
@@ -220,6 +221,7 @@ class Translator:
         self._failure_ttl = failure_ttl
         self._sleep = sleep
         self._insane_usage_logged = False
+        self._reasons_logged: set[str] = set()
         self._url = settings.base_url.rstrip("/") + "/chat/completions"
         self._timeout = httpx.Timeout(settings.timeout)
         self._semaphore = asyncio.Semaphore(max(1, settings.concurrency))
@@ -228,6 +230,15 @@ class Translator:
         self._response_format = True
         self.calls = 0
         self.tokens_used = 0
+
+    def _level_for(self, reason: str) -> int:
+        """WARNING the first time a reason is seen, DEBUG after: a wrong key is one line, not one per paper."""
+        if reason in self._reasons_logged:
+            return logging.DEBUG
+        if len(self._reasons_logged) >= MAX_REASONS_REMEMBERED:
+            self._reasons_logged.clear()
+        self._reasons_logged.add(reason)
+        return logging.WARNING
 
     @property
     def model(self) -> str:
@@ -322,7 +333,8 @@ class Translator:
                         return await self._attempt(paper)
                     except _AttemptFailed as failure:
                         number = trial.retry_state.attempt_number
-                        logger.warning(
+                        logger.log(
+                            self._level_for(failure.reason),
                             "translation of %s failed (attempt %d of %d): %s",
                             paper.versioned_id,
                             number,

@@ -5,6 +5,7 @@ Time is a parameter: each test moves `now` by hand and runs the engine's ticks, 
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -238,6 +239,19 @@ async def test_llm_down_sends_english_and_paper_fills_in_later(
     assert all(item.status is TranslationStatus.FAILED for item in digest.items)
     item = await service.paper(digest.items[0].paper.arxiv_id)
     assert item.status is TranslationStatus.OK
+
+
+async def test_a_rejected_llm_key_is_one_warning_for_the_whole_day(
+    bot: Bot, fake_llm: FakeLLM, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 401 from the LLM for every paper of the day is logged once, plus one summary naming the reason."""
+    await bot.subscribe(SHANGHAI, time(9), "Asia/Shanghai")
+    fake_llm.script(*[Behaviour(status=401)] * 3 * PAPERS_A_DAY)
+    with caplog.at_level(logging.INFO):
+        await bot.at(utc(25, 0, 40), feed_day=date(2024, 3, 25))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 2, warnings
+    assert f"{PAPERS_A_DAY} failed ({PAPERS_A_DAY}: " in warnings[-1] and "401" in warnings[-1]
 
 
 async def test_a_poison_delivery_is_moved_aside_and_does_not_block_others(bot: Bot) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -107,11 +108,22 @@ class DailyEngine:
 
     async def _translate(self, listing: Listing, wanted: list[Paper]) -> None:
         """Translate every paper some subscriber will receive, once each, TRANSLATE_BATCH at a time."""
-        failed = 0
+        reasons: Counter[str] = Counter()
         for start in range(0, len(wanted), TRANSLATE_BATCH):
             results = await self.service.translate(wanted[start : start + TRANSLATE_BATCH])
-            failed += sum(1 for r in (results or {}).values() if isinstance(r, Exception))
-        log.info("day=%s translated %d papers (%d failed)", listing.day, len(wanted), failed)
+            reasons.update(str(r) for r in (results or {}).values() if isinstance(r, Exception))
+        if reasons:
+            reason, count = reasons.most_common(1)[0]
+            log.warning(
+                "day=%s translated %d papers; %d failed (%d: %s)",
+                listing.day,
+                len(wanted),
+                reasons.total(),
+                count,
+                reason,
+            )
+        else:
+            log.info("day=%s translated %d papers", listing.day, len(wanted))
 
     async def enqueue_tick(self, now: datetime) -> int:
         """Schedule new or changed chats and queue the digest of every chat whose delivery time has come."""
