@@ -6,4 +6,5 @@ it by name, so nothing in `bot/` imports the adapters.
 
 import runpy
 
-runpy.run_module("arxiv_digest", run_name="__main__", alter_sys=True)
+if __name__ == "__main__":
+    runpy.run_module("arxiv_digest", run_name="__main__", alter_sys=True)
