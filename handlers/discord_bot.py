@@ -357,6 +357,8 @@ class DiscordAdapter:
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content
+        # The bot never joins voice: discord.py's start-up warnings about missing voice libraries are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         self.client = DigestClient(self, intents=intents, max_ratelimit_timeout=max_ratelimit_timeout)
         add_commands(self.client.tree, self.on_command)
         add_ranking_commands(self.client.tree, self.on_command)

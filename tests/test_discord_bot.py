@@ -521,3 +521,13 @@ async def test_any_failure_after_deferring_ends_in_a_follow_up(
         assert "Something went wrong" in answer["content"]
     finally:
         await adapter.stop()
+
+
+async def test_starting_the_client_prints_no_voice_warnings(
+    service: DigestService, store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot never uses voice, so a fresh process building its client logs nothing about PyNaCl or davey."""
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = True  # as in a new process without them
+    with caplog.at_level(logging.WARNING, logger="discord"):
+        DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN))
+    assert [r.getMessage() for r in caplog.records if "voice" in r.getMessage()] == []
