@@ -53,7 +53,7 @@ SLOW_COMMANDS = frozenset({"digest", "paper"})  # they may fetch from arXiv and 
 BUTTONS_PER_ROW = 6
 MAX_SEND_ATTEMPTS = 4
 CALLBACK_ANSWER_LIMIT = 200  # Telegram shows at most 200 characters of a button's answer
-CONCURRENT_UPDATES = 64  # chats answered at once; one chat's own updates always run one after another
+CONCURRENT_UPDATES = 256  # chats answered at once (most wait on I/O); one chat's own updates run in order
 BOT_COMMANDS = [
     ("subscribe", "订阅主题 · add a topic filter"),
     ("list", "过滤器与设置 · filters and settings"),
