@@ -31,9 +31,12 @@ BYSTANDERS = 20
 TARGET = 2.0  # seconds: another chat's answer during a flood (issue 11)
 
 
+OLD_SLOTS = 64  # what the adapter passed to `concurrent_updates` before per-chat ordering
+
+
 def _plain_processor(max_running: int) -> int:
-    """python-telegram-bot's own processor: an int to `concurrent_updates` (the baseline)."""
-    return max_running
+    """python-telegram-bot's own processor with the old 64 slots: an int to `concurrent_updates` (the baseline)."""
+    return OLD_SLOTS
 
 
 async def _latencies(per_chat_order: bool) -> tuple[list[float], int]:
