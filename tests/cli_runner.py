@@ -7,6 +7,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.fakes.arxiv_server import FakeArxiv
+from tests.fakes.llm_server import FakeLLM
+
 ARXIV_DIGEST = str(Path(sys.executable).parent / "arxiv-digest")
 
 
@@ -38,3 +41,15 @@ async def run_cli(args: list[str], env: dict[str, str], cwd: Path, stdin: str = 
 def base_env(home: Path, **values: str) -> dict[str, str]:
     """A clean environment: no inherited settings, a private HOME, plus the given variables."""
     return {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "ARXIV_MIN_INTERVAL": "0", **values}
+
+
+def fakes_env(home: Path, redis_url: str, arxiv: FakeArxiv, llm: FakeLLM, **values: str) -> dict[str, str]:
+    """A clean environment pointing the program at the test's Redis, fake arXiv and fake LLM, plus `values`."""
+    return base_env(
+        home,
+        REDIS_URL=redis_url,
+        ARXIV_RSS_URL=arxiv.rss_url,
+        ARXIV_API_URL=arxiv.api_url,
+        LLM_BASE_URL=llm.url,
+        **{"LLM_MODEL": "fake-model", **values},
+    )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.redis_server import RedisServer
-from tests.cli_runner import base_env, run_cli
+from tests.cli_runner import base_env, fakes_env, run_cli
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.llm_server import Behaviour, FakeLLM
 from tests.seed_reader import SEEDS, seed_json_text
@@ -24,15 +24,7 @@ async def fixture_env(tmp_path: Path, redis_server: RedisServer, arxiv: FakeArxi
     client = redis.Redis.from_url(redis_server.url)
     client.flushdb()
     client.close()
-    return base_env(
-        tmp_path,
-        REDIS_URL=redis_server.url,
-        ARXIV_RSS_URL=arxiv.rss_url,
-        ARXIV_API_URL=arxiv.api_url,
-        LLM_BASE_URL=fake_llm.url,
-        LLM_API_KEY="sk-test-secret-key",
-        LLM_MODEL="fake-model",
-    )
+    return fakes_env(tmp_path, redis_server.url, arxiv, fake_llm, LLM_API_KEY="sk-test-secret-key")
 
 
 def _no_llm(env: dict[str, str]) -> dict[str, str]:

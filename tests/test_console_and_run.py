@@ -12,7 +12,7 @@ from bot.service import DigestService
 from bot.store import Store
 from handlers.commands import Commands
 from handlers.console import run_console
-from tests.cli_runner import ARXIV_DIGEST, base_env, run_cli
+from tests.cli_runner import ARXIV_DIGEST, base_env, fakes_env, run_cli
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.llm_server import FakeLLM
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
@@ -32,14 +32,7 @@ async def test_chat_command_works_without_any_token(
     tmp_path: Path, redis_server: RedisServer, arxiv: FakeArxiv, fake_llm: FakeLLM
 ) -> None:
     """`arxiv-digest chat` needs no token: piped commands get their answers on standard output."""
-    env = base_env(
-        tmp_path,
-        REDIS_URL=redis_server.url,
-        ARXIV_RSS_URL=arxiv.rss_url,
-        ARXIV_API_URL=arxiv.api_url,
-        LLM_BASE_URL=fake_llm.url,
-        LLM_MODEL="m",
-    )
+    env = fakes_env(tmp_path, redis_server.url, arxiv, fake_llm)
     run = await run_cli(["chat"], env, tmp_path, stdin="/subscribe cs.LG stat.ML saliency\n/digest\n")
     assert run.code == 0, run.err
     assert "subscribed" in run.out and "中文：Gradient-based Saliency Maps" in run.out

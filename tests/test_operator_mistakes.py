@@ -21,7 +21,7 @@ from bot.store import Store
 from handlers.commands import Commands
 from handlers.discord_bot import DiscordAdapter
 from handlers.startup import StartupError, start_discord
-from tests.cli_runner import ARXIV_DIGEST, Run, base_env, run_cli
+from tests.cli_runner import ARXIV_DIGEST, Run, base_env, fakes_env, run_cli
 from tests.fakes.arxiv_server import FakeArxiv, fixture_bytes
 from tests.fakes.discord_server import DEFAULT_TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_server import FakeDiscord, fixture_fake_discord  # noqa: F401
@@ -185,15 +185,7 @@ async def test_a_wrong_llm_key_is_one_summary_line_and_fails_the_run(
     client.flushdb()
     client.close()
     fake_llm.script_for("", Behaviour(status=401))
-    env = base_env(
-        tmp_path,
-        REDIS_URL=redis_server.url,
-        ARXIV_RSS_URL=arxiv.rss_url,
-        ARXIV_API_URL=arxiv.api_url,
-        LLM_BASE_URL=fake_llm.url,
-        LLM_API_KEY="sk-wrong-key-123",
-        LLM_MODEL="m",
-    )
+    env = fakes_env(tmp_path, redis_server.url, arxiv, fake_llm, LLM_API_KEY="sk-wrong-key-123")
     run = await run_cli(["digest", "--categories", "cs.LG,stat.ML"], env, tmp_path)
     assert run.code == 1 and "sk-wrong-key-123" not in run.err
     about_the_key = [line for line in run.err.splitlines() if "API key" in line]
