@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.config import settings_from_mapping
 from bot.redis_server import RedisServer, start_redis_server
 from bot.runtime import build_service
 from bot.service import DigestService
 from bot.store import Store
+from tests.fake_settings import fake_settings
 from tests.fakes.arxiv_server import FakeArxiv, fixture_bytes
 from tests.fakes.llm_server import FakeLLM, fixture_fake_llm  # noqa: F401  (the `fake_llm` fixture, for all tests)
 
@@ -55,16 +55,7 @@ async def fixture_arxiv() -> AsyncIterator[FakeArxiv]:
 @pytest.fixture(name="service")
 async def fixture_service(store: Store, arxiv: FakeArxiv, fake_llm: FakeLLM) -> AsyncIterator[DigestService]:
     """The real DigestService wired to the fake arXiv, the fake LLM and the test Redis."""
-    settings = settings_from_mapping(
-        {
-            "ARXIV_RSS_URL": arxiv.rss_url,
-            "ARXIV_API_URL": arxiv.api_url,
-            "ARXIV_MIN_INTERVAL": "0",
-            "LLM_BASE_URL": fake_llm.url,
-            "LLM_API_KEY": "sk-test",
-            "LLM_MODEL": "fake-model",
-        }
-    )
+    settings = fake_settings(arxiv, fake_llm)
     async with httpx.AsyncClient(trust_env=False) as http:
         yield build_service(settings, store, http)
 

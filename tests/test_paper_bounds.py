@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 import httpx
 import pytest
 
-from bot.config import Secret, settings_from_mapping
+from bot.config import Secret
 from bot.models import Paper
 from bot.runtime import build_service
 from bot.service import DigestService, Requester
@@ -19,6 +19,7 @@ from handlers.commands import Commands, ReplyBounds
 from handlers.pacing import ChatPacer
 from handlers.telegram_bot import TelegramAdapter
 from handlers.texts import WORKING
+from tests.fake_settings import fake_settings
 from tests.fakes.arxiv_server import Canned, FakeArxiv
 from tests.fakes.llm_server import Behaviour, FakeLLM
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
@@ -55,19 +56,7 @@ async def fixture_start(
 
         async def start(max_rate: int = 30, **env: str) -> tuple[TelegramAdapter, DigestService]:
             """The adapter and its service, with these settings on top of the test ones."""
-            settings = settings_from_mapping(
-                {
-                    "ARXIV_RSS_URL": arxiv.rss_url,
-                    "ARXIV_API_URL": arxiv.api_url,
-                    "ARXIV_MIN_INTERVAL": "0",
-                    "LLM_BASE_URL": fake_llm.url,
-                    "LLM_API_KEY": "sk-test",
-                    "LLM_MODEL": "fake-model",
-                    "LLM_MAX_ATTEMPTS": "1",
-                    "ADMIN_IDS": str(ADMIN),
-                    **env,
-                }
-            )
+            settings = fake_settings(arxiv, fake_llm, LLM_MAX_ATTEMPTS="1", ADMIN_IDS=str(ADMIN), **env)
             service = build_service(settings, store, http)
             commands = Commands(service, store, admin_ids=settings.admin_ids, bounds=BOUNDS)
             adapter = TelegramAdapter(
