@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.clock import Clock, utc_now
 from bot.models import Digest, Listing, Paper
-from bot.ranking.arrange import Arranged, Preferences, arrange, arranged_digest
+from bot.ranking.arrange import Arranged, Preferences, Rows, arrange, arranged_digest
 from bot.ranking.features import paper_vector
 from bot.ranking.index import DayIndex, build_index
 from bot.store.ratings import RatingStore
@@ -50,12 +50,21 @@ class ChatRanking:
         return index
 
     async def arrange(
-        self, chat: ChatRef, listing: Listing, papers: list[Paper], *, show_all: bool = False
+        self,
+        chat: ChatRef,
+        listing: Listing,
+        papers: list[Paper],
+        *,
+        show_all: bool = False,
+        rows: Rows | None = None,
     ) -> Arranged:
-        """The chat's matched papers ranked (when it ranks) and cut to its limit (unless `show_all`)."""
+        """The chat's matched papers ranked (when it ranks) and cut to its limit (unless `show_all`).
+
+        `rows`, when given, are the papers' positions in `listing.papers` (saves looking each one up).
+        """
         prefs = await self.ratings.preferences(chat)
         index = await self.index(listing) if prefs.ranks else None
-        return arrange(papers, index, prefs, show_all=show_all)
+        return arrange(papers, index, prefs, show_all=show_all, rows=rows)
 
     async def arrange_digest(
         self, chat: ChatRef, digest: Digest, listing: Listing, *, show_all: bool = False

@@ -31,7 +31,7 @@ def test_term_ids_are_stable_across_processes() -> None:
 
 def test_profile_packs_small_and_reads_back() -> None:
     """A full profile packs into at most 6 bytes a term of base64 and reads back with the same order of weights."""
-    profile = Profile({t: (t % 7 - 3) / 3 for t in range(1, PROFILE_TERMS + 1)})
+    profile = Profile.of({t: (t % 7 - 3) / 3 for t in range(1, PROFILE_TERMS + 1)})
     packed = profile.pack()
     assert len(packed) <= PROFILE_TERMS * 6 * 4 // 3 + 4
     back = Profile.unpack(packed)

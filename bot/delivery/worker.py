@@ -16,6 +16,7 @@ from typing import Protocol
 from bot.clock import Clock, utc_now
 from bot.filters import CompiledMatcher, Filter, PreparedPapers
 from bot.models import Digest, Listing, Paper
+from bot.ranking.arrange import arranged_digest
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState, QueuedDelivery
@@ -228,15 +229,19 @@ class DeliveryWorker:
         await self._send(delivery, chat, sub, digest)
 
     async def _digest_for(self, chat: ChatRef, day: str, matched: list[Paper]) -> Digest | None:
-        """The chat's digest for the day: its filters' matches, minus papers it already received."""
+        """The chat's digest for the day: its filters' matches minus papers it already received, ranked and limited.
+
+        Only the papers shown are read from the translation cache, not every paper the filters matched.
+        """
         listing = await self._listing(day)
         if listing is None:
             return None
         seen = await self.state.seen_papers(chat)
         papers = [p for p in matched if p.arxiv_id not in seen]
-        items = await self.service.cached_items(papers)
+        arranged = await self.service.ranking.arrange(chat, listing, papers)
+        items = await self.service.cached_items(arranged.papers)
         digest = Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
-        return await self.service.ranking.arrange_digest(chat, digest, listing)  # ranked and limited per chat
+        return arranged_digest(digest, arranged)
 
     async def _send(self, delivery: QueuedDelivery, chat: ChatRef, sub: Subscriber, digest: Digest) -> None:
         """Push the digest through the chat's platform and record the outcome."""

@@ -20,6 +20,7 @@ TIE_BREAK = 1e-9
 _ARXIV_ID = attrgetter("arxiv_id")
 MAX_LIMIT = 1000
 MAX_INTEREST = 500
+Rows = Sequence[int] | npt.NDArray[np.int64]  # papers' rows in the day index, in the papers' order
 
 
 @dataclass(frozen=True)
@@ -54,35 +55,45 @@ class Arranged:
 
 
 def rank(
-    papers: Sequence[Paper], index: DayIndex, prefs: Preferences, limit: int | None = None
+    papers: Sequence[Paper], index: DayIndex, prefs: Preferences, limit: int | None = None, rows: Rows | None = None
 ) -> tuple[list[Paper], str]:
-    """The `limit` best papers, best first (ties keep announcement order), and the line explaining the first."""
-    weights = with_interest(prefs.profile, prefs.interest)
-    scores = index.scores(weights)
-    ordered = _sorted(papers, index, scores, limit)
-    top = index.rows.get(ordered[0].arxiv_id) if ordered else None
-    if top is None or scores[top] <= 0:
+    """The `limit` best papers, best first (ties keep announcement order), and the line explaining the first.
+
+    `rows` are the papers' rows in the index when the caller knows them (the matcher does); else they are looked up.
+    """
+    scored = index.score(with_interest(prefs.profile, prefs.interest))
+    if rows is None:
+        rows = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), dtype=np.int64, count=len(papers))
+    ordered, top = _sorted(papers, np.asarray(rows, dtype=np.int64), scored.scores, limit)
+    if top < 0 or scored.scores[top] <= 0:
         return ordered, ""
-    return ordered, why_line(ordered[0], reasons(ordered[0], weights, index.idf))
+    return ordered, why_line(ordered[0], reasons(ordered[0], scored.raising_terms(top)))
 
 
 def _sorted(
-    papers: Sequence[Paper], index: DayIndex, scores: npt.NDArray[np.float64], limit: int | None
-) -> list[Paper]:
-    """The `limit` best of the matched papers (all when None), by their scores, best first."""
-    rows = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), dtype=np.int64, count=len(papers))
+    papers: Sequence[Paper], rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], limit: int | None
+) -> tuple[list[Paper], int]:
+    """The `limit` best of the matched papers (all when None), by their scores, best first; and the first's row."""
     # Ties keep announcement order: each later paper loses a sliver far below any real score difference.
     keys = np.append(scores, 0.0)[rows] - np.arange(len(papers)) * TIE_BREAK
     count = len(papers) if limit is None else min(limit, len(papers))
     top = np.argpartition(-keys, count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
-    return [papers[i] for i in top[np.argsort(-keys[top])]]
+    best = top[np.argsort(-keys[top])]
+    return [papers[i] for i in best], int(rows[best[0]]) if len(best) else -1
 
 
-def arrange(papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences, *, show_all: bool = False) -> Arranged:
+def arrange(
+    papers: Sequence[Paper],
+    index: DayIndex | None,
+    prefs: Preferences,
+    *,
+    show_all: bool = False,
+    rows: Rows | None = None,
+) -> Arranged:
     """Rank the matched papers when the chat ranks (and `index` is given), then keep the chat's limit."""
     limit = None if show_all else prefs.limit
     if prefs.ranks and index is not None:
-        shown, why = rank(papers, index, prefs, limit)
+        shown, why = rank(papers, index, prefs, limit, rows)
     else:
         shown, why = list(papers[:limit]), ""
     return Arranged(tuple(shown), len(papers), why)

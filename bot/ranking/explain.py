@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from functools import lru_cache
 
 from bot.models import Paper
-from bot.ranking.features import term_id, terms, text_vector
+from bot.ranking.features import term_id, terms
 
 REASONS = 3
 
 
 @lru_cache(maxsize=4096)  # the same top papers come up for many chats in a day
-def _paper_terms(title: str, abstract: str) -> dict[int, tuple[str, float]]:
-    """Each term id of a paper with its first spelling and its weight in the paper's vector."""
-    vector = text_vector(abstract, title)
-    found: dict[int, tuple[str, float]] = {}
+def _spellings(title: str, abstract: str) -> dict[int, str]:
+    """Each term id of a paper's title and abstract with its first spelling."""
+    found: dict[int, str] = {}
     for term in terms(f"{title} {abstract}"):
-        tid = term_id(term)
-        if tid not in found and vector.get(tid, 0.0) > 0:
-            found[tid] = (term, vector[tid])
+        found.setdefault(term_id(term), term)
     return found
 
 
-def reasons(paper: Paper, weights: Mapping[int, float], idf: Mapping[int, float]) -> list[str]:
-    """The paper's terms that raised its score most, heaviest first (a word pair hides the words inside it)."""
-    own = _paper_terms(paper.title, paper.abstract)
-    gains = {own[t][0]: w * own[t][1] * idf[t] for t, w in weights.items() if w > 0 and t in own and t in idf}
+def reasons(paper: Paper, raising: Sequence[int]) -> list[str]:
+    """The paper's terms that raised its score most, given heaviest first (a word pair hides the words inside it)."""
+    spelling = _spellings(paper.title, paper.abstract)
     chosen: list[str] = []
-    for term in sorted(gains, key=lambda t: (-gains[t], t)):
+    for term in (spelling[t] for t in raising if t in spelling):
         if any(term in c.split() or c in term.split() for c in chosen):
             continue
         chosen.append(term)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from bot.models import Paper
 from bot.ranking.features import normalised, paper_vector
+from bot.ranking.model import Profile
 
 MAX_SHARE = 0.25
 MIN_COMMON = 5
@@ -32,24 +33,44 @@ class DayIndex:
         """How many papers the index holds."""
         return len(self.rows)
 
-    def scores(self, weights: Mapping[int, float]) -> npt.NDArray[np.float64]:
-        """Every paper's score against a chat's term weights: one vectorised gather, no loop over papers."""
-        if not weights or not self.size:
-            return np.zeros(self.size)
-        wanted = np.fromiter(weights.keys(), dtype=np.uint32, count=len(weights))
-        values = np.fromiter(weights.values(), dtype=np.float64, count=len(weights))
-        at = np.searchsorted(self.terms, wanted)
-        at[at >= len(self.terms)] = 0
-        found = self.terms[at] == wanted
-        at, values = at[found], values[found]
-        begin, end = self.starts[at], self.starts[at + 1]
-        lengths = end - begin
-        total = int(lengths.sum())
+    def score(self, profile: Profile) -> Scored:
+        """Every paper's score against a chat's profile: one vectorised gather, no loop over papers."""
+        if not len(profile.ids) or not self.size or not len(self.terms):
+            return Scored(np.zeros(self.size))
+        at = np.minimum(np.searchsorted(self.terms, profile.ids), len(self.terms) - 1)
+        found = self.terms[at] == profile.ids
+        at, values = at[found], profile.values[found]
+        begin = self.starts[at]
+        lengths = self.starts[at + 1] - begin
+        ends = np.cumsum(lengths)
+        total = int(ends[-1]) if len(ends) else 0
         if not total:
-            return np.zeros(self.size)
-        offsets = np.repeat(begin - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+            return Scored(np.zeros(self.size))
+        offsets = np.repeat(begin - ends + lengths, lengths) + np.arange(total)
+        rows = self.postings[offsets]
         contributions = self.weights[offsets] * np.repeat(values, lengths)
-        return np.bincount(self.postings[offsets], weights=contributions, minlength=self.size).astype(np.float64)
+        scores = np.bincount(rows, weights=contributions, minlength=self.size).astype(np.float64, copy=False)
+        return Scored(scores, rows, contributions, ends, self.terms[at])
+
+
+@dataclass(frozen=True, eq=False)
+class Scored:
+    """A chat's score of every paper of the day, and what each of its terms added to each paper."""
+
+    scores: npt.NDArray[np.float64]  # by row
+    rows: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))  # each contribution's paper
+    contributions: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    ends: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))  # the i-th term's end
+    terms: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))  # the found terms' ids
+
+    def raising_terms(self, row: int) -> list[int]:
+        """The ids of the terms that raised one paper's score, the largest contribution first."""
+        hits = np.flatnonzero(self.rows == row)
+        gains = self.contributions[hits]
+        positive = gains > 0
+        hits, gains = hits[positive], gains[positive]
+        ordered = hits[np.argsort(-gains, kind="stable")]
+        return [int(t) for t in self.terms[np.searchsorted(self.ends, ordered, side="right")]]
 
 
 def _idf(papers: int, containing: int) -> float:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 
 from bot.ranking.features import text_vector
 
@@ -23,18 +25,31 @@ INTEREST_WEIGHT = 2.0  # the interest text counts as two liked papers
 PROFILE_TERMS = 64
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Profile:
-    """The learned weights of a chat's heaviest terms."""
+    """The learned weights of a chat's heaviest terms, as two parallel arrays sorted by term id."""
 
-    weights: Mapping[int, float]
+    ids: npt.NDArray[np.uint32]
+    values: npt.NDArray[np.float64]
+
+    @classmethod
+    def of(cls, weights: Mapping[int, float]) -> Profile:
+        """A profile holding these term weights."""
+        items = sorted(weights.items())
+        return cls(
+            np.fromiter((t for t, _ in items), dtype=np.uint32, count=len(items)),
+            np.fromiter((w for _, w in items), dtype=np.float64, count=len(items)),
+        )
+
+    @cached_property
+    def weights(self) -> dict[int, float]:
+        """Term id -> weight (for learning and explaining; scoring uses the arrays)."""
+        return dict(zip(self.ids.tolist(), self.values.tolist(), strict=True))
 
     def pack(self) -> str:
         """The profile as compact ASCII text (base64 of 6 bytes a term) for a Redis value."""
-        items = sorted(self.weights.items())
-        ids = np.array([t for t, _ in items], dtype="<u4")
-        weights = np.array([w for _, w in items], dtype="<f2")  # half precision: the order of scores survives
-        return base64.b64encode(ids.tobytes() + weights.tobytes()).decode()
+        weights = self.values.astype("<f2")  # half precision: the order of scores survives
+        return base64.b64encode(self.ids.astype("<u4").tobytes() + weights.tobytes()).decode()
 
     @classmethod
     def unpack(cls, text: str) -> Profile:
@@ -42,14 +57,14 @@ class Profile:
         try:
             raw = base64.b64decode(text, validate=True)
         except ValueError:
-            return cls({})
+            return EMPTY
         count = len(raw) // 6
         ids = np.frombuffer(raw, dtype="<u4", count=count)
         weights = np.frombuffer(raw, dtype="<f2", count=count, offset=4 * count)
-        return cls(dict(zip(ids.tolist(), weights.tolist(), strict=True)))
+        return cls(ids.astype(np.uint32), weights.astype(np.float64))
 
 
-EMPTY = Profile({})
+EMPTY = Profile.of({})
 
 
 def contribution(rating: int) -> float:
@@ -82,14 +97,14 @@ def learn(liked: Sequence[Mapping[int, float]], disliked: Sequence[Mapping[int, 
 def trimmed(weights: Mapping[int, float], size: int = PROFILE_TERMS) -> Profile:
     """The `size` terms of largest weight (by magnitude), zero weights dropped."""
     heaviest = sorted(((t, w) for t, w in weights.items() if abs(w) > 1e-4), key=lambda tw: -abs(tw[1]))
-    return Profile(dict(heaviest[:size]))
+    return Profile.of(dict(heaviest[:size]))
 
 
-def with_interest(profile: Profile, interest: str) -> Mapping[int, float]:
-    """The weights to score with: the learned profile plus the interest text as an extra liked paper."""
+def with_interest(profile: Profile, interest: str) -> Profile:
+    """The profile to score with: the learned one plus the interest text as an extra liked paper."""
     if not interest:
-        return profile.weights
+        return profile
     weights = dict(profile.weights)
     for term, x in text_vector(interest).items():
         weights[term] = weights.get(term, 0.0) + INTEREST_WEIGHT * x
-    return weights
+    return Profile.of(weights)
