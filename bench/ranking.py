@@ -220,7 +220,9 @@ def _scale(quick: bool) -> list[Row]:
     chats = 10_000 if quick else 100_000
     papers = make_papers(2_000)
     subs: list[Subscriber] = subscribers(chats)
-    matches = CompiledMatcher(filters_by_chat(subs)).match(papers)
+    # As the delivery worker does: the matcher's positions, and the papers at them (matching is timed elsewhere).
+    rows = CompiledMatcher(filters_by_chat(subs)).match_rows(papers)
+    matches = {chat: [papers[i] for i in at] for chat, at in rows.items()}
     hashes = _profiles(papers, DISTINCT_PROFILES)
     with timed() as build:
         index = build_index(papers)
@@ -228,7 +230,8 @@ def _scale(quick: bool) -> list[Row]:
         shown = 0
         for n, sub in enumerate(subs):
             prefs = preferences_from(*hashes[n % len(hashes)])
-            shown += len(arrange(matches.get(sub.chat.key, []), index, prefs).papers)
+            key = sub.chat.key
+            shown += len(arrange(matches.get(key, []), index, prefs, rows=rows.get(key, ())).papers)
     total = build.cpu + ranking.cpu
     matched = sum(len(v) for v in matches.values()) / max(1, chats)
     extrapolated = total if chats == 100_000 else build.cpu + ranking.cpu * 100_000 / chats

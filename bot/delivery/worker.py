@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.clock import Clock, utc_now
 from bot.filters import CompiledMatcher, Filter, PreparedPapers
-from bot.models import Digest, Listing, Paper
+from bot.models import Digest, Listing
 from bot.ranking.arrange import arranged_digest
 from bot.service import DigestService
 from bot.store import Store
@@ -26,7 +26,7 @@ from bot.subscribers import ChatRef, Lang, Subscriber
 log = logging.getLogger(__name__)
 LISTINGS_KEPT = 3  # the days a worker keeps parsed in memory
 MIN_LEASE_MS = 1000
-Matches = dict[tuple[str, str], list[Paper]]  # (queued chat key, day) -> the chat's matching papers that day
+Matches = dict[tuple[str, str], Sequence[int]]  # (queued chat key, day) -> its matching papers' listing positions
 
 
 class SendResult(Enum):
@@ -196,8 +196,8 @@ class DeliveryWorker:
         matches: Matches = {}
         for day, filters in filters_by_day.items():
             if await self._listing(day) is not None:
-                for chat_key, papers in CompiledMatcher(filters).match(self._prepared[day]).items():
-                    matches[(chat_key, day)] = papers
+                for chat_key, rows in CompiledMatcher(filters).match_rows(self._prepared[day]).items():
+                    matches[(chat_key, day)] = rows
         return matches
 
     async def _handle_safely(self, delivery: QueuedDelivery, matches: Matches) -> None:
@@ -222,13 +222,13 @@ class DeliveryWorker:
         if sub is None or await self.state.is_delivered(chat, day):
             await self.state.ack(delivery)
             return
-        digest = await self._digest_for(chat, day, matches.get((delivery.chat.key, day), []))
+        digest = await self._digest_for(chat, day, matches.get((delivery.chat.key, day), ()))
         if digest is None or not digest.items:
             await self.state.finish(delivery, [])
             return
         await self._send(delivery, chat, sub, digest)
 
-    async def _digest_for(self, chat: ChatRef, day: str, matched: list[Paper]) -> Digest | None:
+    async def _digest_for(self, chat: ChatRef, day: str, matched: Sequence[int]) -> Digest | None:
         """The chat's digest for the day: its filters' matches minus papers it already received, ranked and limited.
 
         Only the papers shown are read from the translation cache, not every paper the filters matched.
@@ -237,8 +237,9 @@ class DeliveryWorker:
         if listing is None:
             return None
         seen = await self.state.seen_papers(chat)
-        papers = [p for p in matched if p.arxiv_id not in seen]
-        arranged = await self.service.ranking.arrange(chat, listing, papers)
+        rows = [r for r in matched if listing.papers[r].arxiv_id not in seen] if seen else matched
+        papers = [listing.papers[r] for r in rows]
+        arranged = await self.service.ranking.arrange(chat, listing, papers, rows=rows)
         items = await self.service.cached_items(arranged.papers)
         digest = Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
         return arranged_digest(digest, arranged)

@@ -170,19 +170,36 @@ class CompiledMatcher:
         prepared = listing if isinstance(listing, PreparedPapers) else PreparedPapers(listing)
         papers = prepared.papers
         with _gc_paused():
-            hits = self._hits_by_filter(prepared.texts())
-            distinct_ids = len({p.arxiv_id for p in papers}) == len(papers)
-            merged: dict[tuple[int, ...], list[Paper]] = {}
+            merged: dict[int, list[Paper]] = {}
             result: dict[str, list[Paper]] = {}
-            for subscriber, fids in self._subscribers.items():
-                chosen = merged.get(fids)
+            for subscriber, rows in self.match_rows(prepared).items():
+                chosen = merged.get(id(rows))
                 if chosen is None:
                     # The first subscriber with these filters gets the list itself, later ones a copy of it.
-                    chosen = merged[fids] = _papers_at(_union([hits[fid] for fid in fids]), papers, distinct_ids)
-                    if chosen:
-                        result[subscriber] = chosen
-                elif chosen:
+                    result[subscriber] = merged[id(rows)] = _papers_at(rows, papers)
+                else:
                     result[subscriber] = list(chosen)
+            return result
+
+    def match_rows(self, listing: Sequence[Paper] | PreparedPapers) -> dict[str, Sequence[int]]:
+        """Each subscriber's matching papers as ascending positions in the listing, each arXiv id once.
+
+        Subscribers with the same filters share one sequence; subscribers without any match are absent.
+        """
+        prepared = listing if isinstance(listing, PreparedPapers) else PreparedPapers(listing)
+        papers = prepared.papers
+        with _gc_paused():
+            hits = self._hits_by_filter(prepared.texts())
+            distinct_ids = len({p.arxiv_id for p in papers}) == len(papers)
+            merged: dict[tuple[int, ...], Sequence[int]] = {}
+            result: dict[str, Sequence[int]] = {}
+            for subscriber, fids in self._subscribers.items():
+                rows = merged.get(fids)
+                if rows is None:
+                    rows = _union([hits[fid] for fid in fids])
+                    merged[fids] = rows = rows if distinct_ids else _first_of_each_id(rows, papers)
+                if rows:
+                    result[subscriber] = rows
             return result
 
     def _hits_by_filter(self, texts: Sequence[_PaperText]) -> list[Sequence[int]]:
@@ -256,15 +273,17 @@ def _union(index_lists: Sequence[Sequence[int]]) -> Sequence[int]:
     return sorted(set().union(*non_empty))
 
 
-def _papers_at(indices: Sequence[int], papers: Sequence[Paper], distinct_ids: bool) -> list[Paper]:
-    """The papers at the given indices, keeping only the first paper of each arXiv id."""
+def _papers_at(indices: Sequence[int], papers: Sequence[Paper]) -> list[Paper]:
+    """The papers at the given indices."""
     # itemgetter picks many items in one C call; with a single index it would return the item, not a tuple.
-    chosen = list(itemgetter(*indices)(papers)) if len(indices) > 1 else [papers[i] for i in indices]
-    if distinct_ids:
-        return chosen
-    first: dict[str, Paper] = {}
-    for paper in chosen:
-        first.setdefault(paper.arxiv_id, paper)
+    return list(itemgetter(*indices)(papers)) if len(indices) > 1 else [papers[i] for i in indices]
+
+
+def _first_of_each_id(indices: Sequence[int], papers: Sequence[Paper]) -> list[int]:
+    """The indices, keeping only the first paper of each arXiv id."""
+    first: dict[str, int] = {}
+    for i in indices:
+        first.setdefault(papers[i].arxiv_id, i)
     return list(first.values())
 
 
