@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
+from bot.delivery.seen import SeenPapers
 from bot.filters import CompiledMatcher, Filter, PreparedPapers
 from bot.models import Digest, Listing, Paper
 from bot.service import DigestService
@@ -95,6 +96,10 @@ class DeliveryWorker:
     _listings: dict[str, Listing] = field(default_factory=dict)
     _prepared: dict[str, PreparedPapers] = field(default_factory=dict)  # each kept day's papers, words worked out
     _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # entry id -> the task sending it
+    _seen: SeenPapers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._seen = SeenPapers(self.state)
 
     @property
     def lease_ms(self) -> int:
@@ -232,7 +237,7 @@ class DeliveryWorker:
         listing = await self._listing(day)
         if listing is None:
             return None
-        seen = await self.state.seen_papers(chat)
+        seen = await self._seen.of(chat)
         papers = [p for p in matched if p.arxiv_id not in seen]
         items = await self.service.cached_items(papers)
         digest = Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
@@ -261,7 +266,8 @@ class DeliveryWorker:
             await self.state.ack(delivery)
             return
         if result is SendResult.SENT:
-            await self.state.finish(delivery, [item.paper.arxiv_id for item in digest.items])
+            positions = await self._seen.positions(day, (item.paper.arxiv_id for item in digest.items))
+            await self.state.finish(delivery, positions)
             log.info("%s day=%s: digest sent (%d papers)", chat.key, day, len(digest.items))
             await self._count("sent")
         elif result is SendResult.GONE:
