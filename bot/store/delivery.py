@@ -259,6 +259,15 @@ class DeliveryState:
         keys = [subscriber_key(chat), records_key(chat), QUEUE_KEY]
         return bool(await self._enqueue_once(keys=keys, args=args))
 
+    async def enqueue_many(self, chats: Sequence[ChatRef], day: str, skipped: int) -> list[str | None]:
+        """Queue many chats' digests for a day in one round trip (as `enqueue`); each new entry's id, else None."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                keys = [subscriber_key(chat), records_key(chat), QUEUE_KEY]
+                await self._enqueue_once(keys=keys, args=[RECORD_TTL_SECONDS, chat.key, day, skipped], client=pipe)
+            entries = await pipe.execute()
+        return [None if entry is None else str(entry) for entry in entries]
+
     async def read(self, consumer: str, count: int, block_ms: int, lease_ms: int) -> list[QueuedDelivery]:
         """New deliveries for this consumer (waits up to block_ms for some), each leased to it for lease_ms."""
         reply: Any = await self._redis.xreadgroup(
