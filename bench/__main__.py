@@ -21,7 +21,7 @@ from bench import (
     storage,
     translation,
 )
-from bench.common import Row, machine_facts, quiet_heap, render_table
+from bench.common import Row, machine_facts, quiet_heap, render_table, servers_seen
 from bench.synthetic import forget
 
 BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
@@ -72,7 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = BENCHMARKS[name](args.quick)
         all_rows += rows
         print(f"\n## {name} ({time.perf_counter() - began:.0f} s)\n")
-        print(render_table(rows), flush=True)
+        print(render_table(rows))
+        print(f"\nredis-server: {servers_seen() or 'none started'}", flush=True)
     targeted = [r for r in all_rows if r.ok is not None and r.target]
     print(f"\n## targets ({time.perf_counter() - started:.0f} s in all)\n")
     print(render_table(targeted))

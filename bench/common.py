@@ -19,6 +19,9 @@ from bot.redis_server import RedisServer, find_redis_server, start_redis_server
 from bot.store import Store
 
 T = TypeVar("T")
+# The redis-server versions the benchmarks ran against since last asked (memory figures differ between 6.2 and
+# 7.x): noted by open_store from the live server, printed by `python -m bench` under each benchmark's table.
+_SERVERS_SEEN: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -172,11 +175,20 @@ def redis_server() -> Iterator[RedisServer]:
         server.stop()
 
 
+def servers_seen() -> str:
+    """The redis-server versions (and binaries) benchmarks ran against since the last call, then forget them."""
+    seen = ", ".join(sorted(_SERVERS_SEEN))
+    _SERVERS_SEEN.clear()
+    return seen
+
+
 @asynccontextmanager
 async def open_store(server: RedisServer) -> AsyncIterator[Store]:
-    """A Store on the server, emptied first and closed afterwards."""
+    """A Store on the server, emptied first and closed afterwards; notes the server's version."""
     store = Store.from_url(server.url)
     await store.redis_for_tests.flushall()
+    info = await store.redis_for_tests.info("server")
+    _SERVERS_SEEN.add(f"{info.get('redis_version', '?')} ({info.get('executable', '?')})")
     try:
         yield store
     finally:

@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BeforeValidator, Field, PositiveInt, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.calendar import parse_holidays
@@ -24,6 +33,10 @@ LLM_CONCURRENCY = 4
 LLM_TIMEOUT = 120.0
 LLM_MAX_ATTEMPTS = 3
 DELIVERY_CLAIM_IDLE = 60.0
+# Cached translations expire this many days after they were written: as long as a day's listing is kept (its
+# digest's buttons, /digest and /like read it), so at most a month of translated papers stays in Redis (about
+# 5 KB each). /paper of an older paper translates it again.
+TRANSLATION_TTL_DAYS = 30
 
 
 class Secret(SecretStr):
@@ -44,6 +57,12 @@ class LLMSettings:
     concurrency: int = LLM_CONCURRENCY
     timeout: float = LLM_TIMEOUT
     max_attempts: int = LLM_MAX_ATTEMPTS
+    cache_ttl_days: int = TRANSLATION_TTL_DAYS  # 0: cached translations never expire
+
+    @property
+    def cache_ttl_seconds(self) -> int | None:
+        """How long a cached translation is kept, in seconds (None: for good)."""
+        return self.cache_ttl_days * 86400 if self.cache_ttl_days > 0 else None
 
 
 def _http_url(value: str) -> str:
@@ -117,6 +136,7 @@ class Settings(BaseSettings):
     llm_concurrency: PositiveInt = LLM_CONCURRENCY
     llm_timeout: Annotated[Seconds, AfterValidator(_or_default(LLM_TIMEOUT))] = LLM_TIMEOUT
     llm_max_attempts: PositiveInt = LLM_MAX_ATTEMPTS
+    translation_ttl_days: NonNegativeInt = TRANSLATION_TTL_DAYS
     paper_translations_per_user_hour: PositiveInt = 20
     paper_translations_per_user_day: PositiveInt = 100
     telegram_bot_token: Secret | None = None
@@ -172,6 +192,7 @@ class Settings(BaseSettings):
             concurrency=self.llm_concurrency,
             timeout=self.llm_timeout,
             max_attempts=self.llm_max_attempts,
+            cache_ttl_days=self.translation_ttl_days,
         )
 
 

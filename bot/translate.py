@@ -320,7 +320,7 @@ class Translator:
             if exc.billed:  # an outage (429, 5xx, unreachable) cost nothing: the next request tries again
                 await self._store.put_translation_failure(self.model, paper.versioned_id, str(exc), self._failure_ttl)
             raise
-        await self._store.put_translation(self.model, paper.versioned_id, translation)
+        await self._store.put_translation(self.model, paper.versioned_id, translation, self._settings.cache_ttl_seconds)
         return translation
 
     async def _call(self, paper: Paper) -> Translation:

@@ -15,11 +15,12 @@ import pytest
 
 from bot.calendar import ArxivCalendar
 from bot.delivery import DailyEngine, DeliveryWorker, OnSent, SendResult
+from bot.delivery.seen import SeenPapers
 from bot.models import Digest, TranslationStatus
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState
-from bot.store.keys import DUE_KEY, seen_key
+from bot.store.keys import DUE_KEY, sent_key
 from bot.subscribers import ChatRef, Lang, Subscriber
 from handlers.commands import Commands, Incoming
 from tests.fakes.arxiv_server import Canned, FakeArxiv, fixture_bytes
@@ -329,7 +330,7 @@ async def test_a_migrated_group_keeps_its_delivery_history(
     assert moved is not None and moved.timezone == "Europe/Berlin"
     assert await bot.store.get_subscriber(SHANGHAI) is None
     assert await bot.state.last_day(new) == "2024-03-25"
-    assert len(await bot.state.seen_papers(new)) == PAPERS_A_DAY
+    assert len(await SeenPapers(bot.state).of(new)) == PAPERS_A_DAY
     await bot.at(utc(26, 6))
     assert bot.sender.days_of(new) == [], "the day it already received is not sent again under its new id"
     await bot.at(utc(27, 6), feed_day=date(2024, 3, 27))
@@ -343,7 +344,7 @@ async def test_stop_after_deliveries_leaves_no_due_time_or_papers_seen(bot: Bot,
     await bot.at(utc(25, 6))
     assert bot.sender.days_of(SHANGHAI) == ["2024-03-25"]
     traces = await traces_of(bot.store, SHANGHAI)
-    assert f"{DUE_KEY} lists it" in traces and seen_key(SHANGHAI) in traces, traces
+    assert f"{DUE_KEY} lists it" in traces and sent_key(SHANGHAI) in traces, traces
     await Commands(service, bot.store).handle(Incoming(SHANGHAI, SHANGHAI.chat_id, "/stop"))
     assert await traces_of(bot.store, SHANGHAI) == []
 

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Protocol
 
 from bot.clock import Clock, utc_now
+from bot.delivery.seen import SeenPapers
 from bot.filters import CompiledMatcher, Filter, PreparedPapers
 from bot.models import Digest, Listing
 from bot.ranking.arrange import arranged_digest
@@ -96,6 +97,10 @@ class DeliveryWorker:
     _listings: dict[str, Listing] = field(default_factory=dict)
     _prepared: dict[str, PreparedPapers] = field(default_factory=dict)  # each kept day's papers, words worked out
     _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # entry id -> the task sending it
+    _seen: SeenPapers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._seen = SeenPapers(self.state)
 
     @property
     def lease_ms(self) -> int:
@@ -236,7 +241,7 @@ class DeliveryWorker:
         listing = await self._listing(day)
         if listing is None:
             return None
-        seen = await self.state.seen_papers(chat)
+        seen = await self._seen.of(chat)
         rows = [r for r in matched if listing.papers[r].arxiv_id not in seen] if seen else matched
         papers = [listing.papers[r] for r in rows]
         arranged = await self.service.ranking.arrange(chat, listing, papers, rows=rows)
@@ -267,7 +272,8 @@ class DeliveryWorker:
             await self.state.ack(delivery)
             return
         if result is SendResult.SENT:
-            await self.state.finish(delivery, [item.paper.arxiv_id for item in digest.items])
+            positions = await self._seen.positions(day, (item.paper.arxiv_id for item in digest.items))
+            await self.state.finish(delivery, positions)
             log.info("%s day=%s: digest sent (%d papers)", chat.key, day, len(digest.items))
             await self._count("sent")
         elif result is SendResult.GONE:

@@ -40,7 +40,9 @@ from bot.store.keys import (
     WAITING_KEY,
     chat_keys,
     commands_hash_key,
+    history_keys,
     listing_key,
+    moved_key,
     paper_key,
     ranking_keys,
     subscriber_key,
@@ -137,9 +139,12 @@ class Store:
         raws = await self._redis.mget([translation_key(model, vid) for vid in versioned_ids])
         return [_translation_from(raw) for raw in raws]
 
-    async def put_translation(self, model: str, versioned_id: str, translation: Translation) -> None:
-        """Cache a translation; it never expires (a paper version's text never changes)."""
-        await self._redis.set(translation_key(model, versioned_id), json.dumps(asdict(translation), ensure_ascii=False))
+    async def put_translation(
+        self, model: str, versioned_id: str, translation: Translation, ttl: int | None = None
+    ) -> None:
+        """Cache a translation for `ttl` seconds (None: for good; a paper version's text never changes)."""
+        text = json.dumps(asdict(translation), ensure_ascii=False)
+        await self._redis.set(translation_key(model, versioned_id), text, ex=ttl)
 
     async def get_translation_failure(self, model: str, versioned_id: str) -> str | None:
         """Why this paper version's translation failed lately, or None if it did not (or long ago)."""
@@ -242,23 +247,17 @@ class Store:
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
         """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup).
 
-        Settings, the days received, the per-day records and the papers seen move to the new id in one step, and
+        Settings, the days received, the per-day records and the papers sent move to the new id in one step, and
         a forwarding record sends the old id's delivery in flight (its progress and its finish) to the new one.
         """
-        old_sub, old_records, old_seen, old_moved = chat_keys(old)
-        new_sub, new_records, new_seen, _ = chat_keys(new)
         keys = [
-            old_sub,
-            old_seen,
-            old_records,
-            new_sub,
-            new_seen,
-            new_records,
+            *history_keys(old),
+            *history_keys(new),
             SUBSCRIBERS_KEY,
             DUE_KEY,
             WAITING_KEY,
             UNSCHEDULED_KEY,
-            old_moved,
+            moved_key(old),
         ]
         await self._move_chat(keys=keys, args=[old.key, new.key, MOVED_TTL_SECONDS])
         for old_key, new_key in zip(ranking_keys(old), ranking_keys(new), strict=True):

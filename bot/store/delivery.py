@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -24,18 +25,21 @@ from bot.store.keys import (
     RECORD_TTL_SECONDS,
     SCHEDULER_LOCK_KEY,
     SEEN_DAYS,
+    SENT_TTL_SECONDS,
     UNSCHEDULED_KEY,
     WAITING_KEY,
     day_listing_key,
     day_status_key,
     lease_key,
+    legacy_seen_key,
     moved_key,
     records_key,
-    seen_key,
+    sent_key,
     subscriber_key,
 )
 from bot.store.lease import HOLD_SCRIPT as _HOLD_LOCK  # take or keep the scheduler lock
 from bot.store.lease import RELEASE_SCRIPT as _RELEASE_LOCK  # give it up only if still ours, atomically
+from bot.store.positions import pack_positions, unpack_positions
 from bot.subscribers import ChatRef
 
 CLAIM_SCAN = 200  # pending entries looked at per take-over attempt (live workers' leased ones are skipped)
@@ -80,6 +84,14 @@ class QueuedDelivery:
     attempts: int = 1
 
 
+@dataclass(frozen=True)
+class SentRecord:
+    """What a chat was sent lately: positions into each day's listing, and papers an older version recorded by id."""
+
+    positions: dict[str, list[int]]  # listing day -> positions of the papers sent from it
+    legacy: dict[str, str]  # paper id -> the listing day it was sent (the old sorted set, until converted)
+
+
 def _delivery(entry_id: Any, fields: dict[Any, Any], attempts: int = 1) -> QueuedDelivery:
     """Read one stream entry."""
     return QueuedDelivery(
@@ -89,6 +101,35 @@ def _delivery(entry_id: Any, fields: dict[Any, Any], attempts: int = 1) -> Queue
         int(fields.get("skipped", 0)),
         attempts,
     )
+
+
+def _paper_ids(raw: str) -> tuple[str, ...]:
+    """The paper ids of a stored listing's JSON text, in order (CPU-bound for a big day: run it in a thread)."""
+    return tuple(str(paper["arxiv_id"]) for paper in json.loads(raw)["papers"])
+
+
+def _finish_call(delivery: QueuedDelivery, to: ChatRef, forwarded: str, packed: str) -> tuple[list[str], list[Any]]:
+    """The keys and arguments of the FINISH script recording `delivery` under `to`."""
+    oldest_kept = date.fromordinal(date.fromisoformat(delivery.day).toordinal() - SEEN_DAYS + 1).isoformat()
+    keys = [
+        moved_key(delivery.chat),
+        subscriber_key(to),
+        records_key(to),
+        sent_key(to),
+        QUEUE_KEY,
+        lease_key(delivery.entry_id),
+    ]
+    args = [
+        forwarded,
+        QUEUE_GROUP,
+        delivery.entry_id,
+        delivery.day,
+        oldest_kept,
+        RECORD_TTL_SECONDS,
+        SENT_TTL_SECONDS,
+        packed,
+    ]
+    return keys, args
 
 
 def _pairs(flat: list[Any]) -> dict[Any, Any]:
@@ -104,6 +145,7 @@ class DeliveryState:
         self._enqueue_once = client.register_script(lua.ENQUEUE_ONCE)
         self._set_progress = client.register_script(lua.SET_PROGRESS)
         self._finish = client.register_script(lua.FINISH)
+        self._convert_seen = client.register_script(lua.CONVERT_SEEN)
         self._ack = client.register_script(lua.ACK)
         self._claim = client.register_script(lua.CLAIM)
         self._renew = client.register_script(lua.RENEW)
@@ -217,6 +259,15 @@ class DeliveryState:
         keys = [subscriber_key(chat), records_key(chat), QUEUE_KEY]
         return bool(await self._enqueue_once(keys=keys, args=args))
 
+    async def enqueue_many(self, chats: Sequence[ChatRef], day: str, skipped: int) -> list[str | None]:
+        """Queue many chats' digests for a day in one round trip (as `enqueue`); each new entry's id, else None."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for chat in chats:
+                keys = [subscriber_key(chat), records_key(chat), QUEUE_KEY]
+                await self._enqueue_once(keys=keys, args=[RECORD_TTL_SECONDS, chat.key, day, skipped], client=pipe)
+            entries = await pipe.execute()
+        return [None if entry is None else str(entry) for entry in entries]
+
     async def read(self, consumer: str, count: int, block_ms: int, lease_ms: int) -> list[QueuedDelivery]:
         """New deliveries for this consumer (waits up to block_ms for some), each leased to it for lease_ms."""
         reply: Any = await self._redis.xreadgroup(
@@ -308,43 +359,57 @@ class DeliveryState:
 
         return bool(await self._on_current_chat(chat, run))
 
-    async def seen_papers(self, chat: ChatRef) -> set[str]:
-        """Ids of the papers this chat has already received."""
-        return {str(m) for m in await self._redis.zrange(seen_key(chat), 0, -1)}
+    async def sent_record(self, chat: ChatRef) -> SentRecord:
+        """The papers this chat was sent in the last SEEN_DAYS (positions per day; ids of the old layout, if any)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(sent_key(chat))
+            pipe.zrange(legacy_seen_key(chat), 0, -1, withscores=True)
+            packed, legacy = await pipe.execute()
+        positions = {}
+        for day, text in packed.items():
+            try:
+                positions[str(day)] = unpack_positions(str(text))
+            except ValueError:  # a damaged field only costs a repeat of that day's papers
+                continue
+        return SentRecord(positions, {str(p): date.fromordinal(int(score)).isoformat() for p, score in legacy})
 
-    async def finish(self, delivery: QueuedDelivery, paper_ids: list[str]) -> None:
-        """Record a completed delivery in one step: delivered, newest day, papers seen, queue entry acknowledged.
+    async def convert_legacy_seen(self, chat: ChatRef, positions: dict[str, list[int]]) -> bool:
+        """Replace the chat's old sorted set of papers seen by these positions per day; False if nothing to do."""
+        args: list[str | int] = [SENT_TTL_SECONDS]
+        for day, found in positions.items():
+            args += [day, pack_positions(found)]
+        keys = [subscriber_key(chat), legacy_seen_key(chat), sent_key(chat)]
+        return bool(await self._convert_seen(keys=keys, args=args))
 
-        The records go to the chat's current id (a group that migrated while it was sent keeps them under its new
-        one); a chat that unsubscribed meanwhile gets no record at all, only the queue entry is dropped.
+    async def day_paper_ids(self, day: str) -> tuple[str, ...] | None:
+        """The ids of a stored day's listing, in listing order (what sent positions point at); None if gone."""
+        raw = await self._redis.get(day_listing_key(day))
+        return None if raw is None else await asyncio.to_thread(_paper_ids, str(raw))
+
+    async def finish(self, delivery: QueuedDelivery, positions: Sequence[int]) -> None:
+        """Record a completed delivery in one step: delivered, newest day, papers sent, queue entry acknowledged.
+
+        `positions` are those of the papers sent in the day's stored listing. The records go to the chat's
+        current id (a group that migrated while it was sent keeps them under its new one); a chat that
+        unsubscribed meanwhile gets no record at all, only the queue entry is dropped.
         """
-        day = date.fromisoformat(delivery.day)
-        ordinal = day.toordinal()
-        oldest_kept = date.fromordinal(ordinal - RECORD_TTL_SECONDS // 86400).isoformat()
+        packed = pack_positions(positions)
 
         async def run(to: ChatRef, forwarded: str) -> int:
-            keys = [
-                moved_key(delivery.chat),
-                subscriber_key(to),
-                records_key(to),
-                seen_key(to),
-                QUEUE_KEY,
-                lease_key(delivery.entry_id),
-            ]
-            args: list[str | int] = [
-                forwarded,
-                QUEUE_GROUP,
-                delivery.entry_id,
-                delivery.day,
-                ordinal,
-                ordinal - SEEN_DAYS,
-                RECORD_TTL_SECONDS,
-                oldest_kept,
-                *paper_ids,
-            ]
+            keys, args = _finish_call(delivery, to, forwarded, packed)
             return int(await self._finish(keys=keys, args=args))
 
         await self._on_current_chat(delivery.chat, run)
+
+    async def finish_many(self, done: Sequence[tuple[QueuedDelivery, Sequence[int]]]) -> None:
+        """Record many completed deliveries to chats that did not migrate, in one round trip (bulk simulations)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for delivery, positions in done:
+                keys, args = _finish_call(delivery, delivery.chat, "", pack_positions(positions))
+                await self._finish(keys=keys, args=args, client=pipe)
+            answers = await pipe.execute()
+        if any(int(answer) == FOLLOWED for answer in answers):
+            raise RuntimeError("finish_many is for chats that did not migrate; use finish")
 
     async def _on_current_chat(self, chat: ChatRef, run: Callable[[ChatRef, str], Awaitable[int]]) -> int:
         """Run a per-chat write on the chat's current id (again if the chat migrates in between); its answer."""

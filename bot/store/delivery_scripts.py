@@ -26,27 +26,40 @@ redis.call('EXPIRE', KEYS[3], ARGV[4])
 return 1
 """
 
-# KEYS: moved (of the delivery's chat), subscriber, records, seen (of the chat it went to), stream, lease.
-# ARGV: the forwarding expected, group, entry id, day, day ordinal, newest ordinal of seen papers to forget,
-#       records ttl, oldest day whose records are kept, paper ids...
+# KEYS: moved (of the delivery's chat), subscriber, records, sent (of the chat it went to), stream, lease.
+# ARGV: the forwarding expected, group, entry id, day, oldest day kept in sent, records ttl, sent ttl,
+#       the packed positions of the papers sent ('' for none).
+# The records of days before this one go: the engine never queues a day at or before last_day again.
 FINISH = """
 if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return -1 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
   redis.call('HSET', KEYS[2], 'last_day', ARGV[4])
+  for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
+    if string.sub(field, -10) < ARGV[4] then redis.call('HDEL', KEYS[3], field) end
+  end
   redis.call('HSET', KEYS[3], 'delivered:' .. ARGV[4], '1')
   redis.call('HDEL', KEYS[3], 'progress:' .. ARGV[4])
-  for _, field in ipairs(redis.call('HKEYS', KEYS[3])) do
-    if string.sub(field, -10) < ARGV[8] then redis.call('HDEL', KEYS[3], field) end
+  redis.call('EXPIRE', KEYS[3], ARGV[6])
+  if ARGV[8] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], ARGV[8]) end
+  for _, field in ipairs(redis.call('HKEYS', KEYS[4])) do
+    if field < ARGV[5] then redis.call('HDEL', KEYS[4], field) end
   end
-  redis.call('EXPIRE', KEYS[3], ARGV[7])
-  for i = 9, #ARGV do redis.call('ZADD', KEYS[4], ARGV[5], ARGV[i]) end
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', ARGV[6])
   redis.call('EXPIRE', KEYS[4], ARGV[7])
 end
 redis.call('XACK', KEYS[5], ARGV[2], ARGV[3])
 redis.call('XDEL', KEYS[5], ARGV[3])
 redis.call('DEL', KEYS[6])
 if ARGV[1] ~= '' then redis.call('DEL', KEYS[1]) end
+return 1
+"""
+
+# Replace a chat's papers seen in the old layout (a sorted set of ids) by the same papers as positions, in one step.
+# KEYS: subscriber, old sorted set, sent. ARGV: sent ttl, then day and packed positions pairs (merged already).
+CONVERT_SEEN = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('DEL', KEYS[2])
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
+if #ARGV > 1 then redis.call('EXPIRE', KEYS[3], ARGV[1]) end
 return 1
 """
 
@@ -113,20 +126,22 @@ if ARGV[2] == '' then return redis.call('SADD', KEYS[2], ARGV[1]) end
 return redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 """
 
-# A group's new id takes over its subscription, records and papers seen; its deliveries in flight follow `moved:`.
-# KEYS: subscriber, seen, records of the old id; the same of the new id; subscribers, due, waiting, unscheduled;
-#       moved (of the old id). ARGV: old chat key, new chat key, forwarding ttl.
+# A group's new id takes over its subscription, records and papers sent; its deliveries in flight follow `moved:`.
+# KEYS: the old id's history keys (subscriber first), the new id's in the same order; subscribers, due, waiting,
+#       unscheduled; moved (of the old id). ARGV: old chat key, new chat key, forwarding ttl.
 MOVE_CHAT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-for i = 1, 3 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('RENAME', KEYS[i], KEYS[i + 3]) end
+local n = (#KEYS - 5) / 2
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('RENAME', KEYS[i], KEYS[i + n]) end
 end
-redis.call('SREM', KEYS[7], ARGV[1])
-redis.call('SADD', KEYS[7], ARGV[2])
-redis.call('ZREM', KEYS[8], ARGV[1])
-if redis.call('SREM', KEYS[9], ARGV[1]) == 1 then redis.call('SADD', KEYS[9], ARGV[2]) end
-redis.call('SREM', KEYS[10], ARGV[1])
-redis.call('SADD', KEYS[10], ARGV[2])
-redis.call('SET', KEYS[11], ARGV[2], 'EX', ARGV[3])
+local shared = 2 * n
+redis.call('SREM', KEYS[shared + 1], ARGV[1])
+redis.call('SADD', KEYS[shared + 1], ARGV[2])
+redis.call('ZREM', KEYS[shared + 2], ARGV[1])
+if redis.call('SREM', KEYS[shared + 3], ARGV[1]) == 1 then redis.call('SADD', KEYS[shared + 3], ARGV[2]) end
+redis.call('SREM', KEYS[shared + 4], ARGV[1])
+redis.call('SADD', KEYS[shared + 4], ARGV[2])
+redis.call('SET', KEYS[shared + 5], ARGV[2], 'EX', ARGV[3])
 return 1
 """

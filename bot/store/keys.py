@@ -81,10 +81,17 @@ DEAD_KEY = PREFIX + "deliveries:dead"  # deliveries that kept failing, moved asi
 # Everything recorded about one chat's deliveries lives in keys named after the chat, so /stop can delete them all
 # and a migrated group can take them along: its per-day records in one hash, the papers it received, and for a
 # short while after a group migrated, the id it moved to.
+# The records keep only the newest day the chat was sent and any newer one queued: the engine only ever queues the
+# newest day, and never one at or before `last_day` (in the subscriber hash), so older days' records are dropped.
 RECORDS_KEY = PREFIX + "records:{chat}"  # hash: enqueued:DAY, progress:DAY (messages sent so far), delivered:DAY
-RECORD_TTL_SECONDS = 45 * 24 * 3600
-SEEN_KEY = PREFIX + "seen:{chat}"  # sorted set: paper id -> ordinal of the day it was sent
-SEEN_DAYS = 14  # long enough for cross-lists and re-announcements; 60 days cost up to 1.3 MiB a chat
+RECORD_TTL_SECONDS = 45 * 24 * 3600  # a chat with no delivery for this long loses its (few) records
+# The papers a chat received, as positions into the shared day listings (`day:{day}:listing`, kept 30 days):
+# field = the listing day, value = the positions of the papers sent that day, packed (bot/store/positions.py):
+# about 2 bytes a paper, 40 bytes for a digest of 20.
+SENT_KEY = PREFIX + "sent:{chat}"  # hash: DAY -> packed positions in that day's listing
+SEEN_DAYS = 14  # long enough for cross-lists and re-announcements
+SENT_TTL_SECONDS = SEEN_DAYS * 24 * 3600  # by then every field is older than the window
+LEGACY_SEEN_KEY = PREFIX + "seen:{chat}"  # the old layout (sorted set: paper id -> day ordinal), converted when read
 MOVED_KEY = PREFIX + "moved:{chat}"  # the chat key a migrated group moved to, for its deliveries in flight
 MOVED_TTL_SECONDS = 24 * 3600
 LEASE_KEY = PREFIX + "lease:{entry}"  # the worker sending this queue entry; renewed while it sends
@@ -107,9 +114,14 @@ def records_key(chat: ChatRef) -> str:
     return RECORDS_KEY.format(chat=chat.key)
 
 
-def seen_key(chat: ChatRef) -> str:
-    """The papers a chat has already received."""
-    return SEEN_KEY.format(chat=chat.key)
+def sent_key(chat: ChatRef) -> str:
+    """The papers a chat has received in the last SEEN_DAYS, as positions into each day's listing."""
+    return SENT_KEY.format(chat=chat.key)
+
+
+def legacy_seen_key(chat: ChatRef) -> str:
+    """The sorted set of papers received that older versions kept for a chat (converted on first use)."""
+    return LEGACY_SEEN_KEY.format(chat=chat.key)
 
 
 def moved_key(chat: ChatRef) -> str:
@@ -122,9 +134,14 @@ def lease_key(entry_id: str) -> str:
     return LEASE_KEY.format(entry=entry_id)
 
 
-def chat_keys(chat: ChatRef) -> tuple[str, str, str, str]:
-    """Every key named after a chat: subscription, delivery records, papers seen, forwarding."""
-    return subscriber_key(chat), records_key(chat), seen_key(chat), moved_key(chat)
+def history_keys(chat: ChatRef) -> tuple[str, str, str, str]:
+    """The keys a migrated group takes along: subscription, delivery records, papers sent (new and old layout)."""
+    return subscriber_key(chat), records_key(chat), sent_key(chat), legacy_seen_key(chat)
+
+
+def chat_keys(chat: ChatRef) -> tuple[str, ...]:
+    """Every key named after a chat: its history and its forwarding."""
+    return *history_keys(chat), moved_key(chat)
 
 
 # Budgets of new /paper translations: one counter per holder (user or chat) and clock hour or UTC day.
