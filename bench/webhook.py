@@ -27,7 +27,8 @@ from bench.common import Row, fmt_seconds, open_store, redis_server
 from bench.round_robin import RoundRobinProxy
 from bot.redis_server import free_port
 from tests.bot_process import BotProcess
-from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, post_update
+from tests.fakes.telegram_server import FakeTelegram, post_update
+from tests.worker_processes import worker_env
 
 NAME = "webhook"
 SECRET = "bench-webhook-secret"
@@ -38,19 +39,13 @@ FIRST_CHAT = 10_000_000
 
 def _env(redis_url: str, fake: FakeTelegram, home: str, port: int) -> dict[str, str]:
     """A replica serving the webhook on 127.0.0.1:`port`, the other settings as shipped."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": home,
-        "LANG": "C.UTF-8",
-        "REDIS_URL": redis_url,
-        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-        "TELEGRAM_API_URL": fake.base_url,
-        "TELEGRAM_MAX_RATE": "1000",
+    webhook = {
         "TELEGRAM_WEBHOOK_URL": "https://bot.example.org" + PATH,
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
         "TELEGRAM_WEBHOOK_PORT": str(port),
     }
+    return worker_env(Path(home), redis_url, fake, TELEGRAM_MAX_RATE="1000", **webhook)
 
 
 async def _post_all(url: str, updates: list[dict[str, object]], copies: int) -> list[int]:

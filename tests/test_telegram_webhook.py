@@ -13,10 +13,11 @@ import httpx
 from bot.redis_server import RedisServer, free_port
 from bot.store import Store
 from tests.bot_process import BotProcess
-from tests.cli_runner import base_env, run_cli
+from tests.cli_runner import run_cli
 from tests.fakes.arxiv_server import FakeArxiv
-from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram, post_update  # noqa: F401
+from tests.fakes.telegram_server import FakeTelegram, fixture_fake_telegram, post_update  # noqa: F401
 from tests.test_operator_mistakes import one_line
+from tests.worker_processes import worker_env
 
 WEBHOOK_URL = "https://bot.example.org/telegram/hook"
 SECRET = "webhook-Secret_0123456789"
@@ -27,20 +28,14 @@ def _env(
     tmp_path: Path, redis_server: RedisServer, fake: FakeTelegram, arxiv: FakeArxiv, port: int, **extra: str
 ) -> dict[str, str]:
     """The environment of a `run` replica serving the webhook on 127.0.0.1:`port`."""
-    return base_env(
-        tmp_path,
-        REDIS_URL=redis_server.url,
-        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-        TELEGRAM_API_URL=fake.base_url,
-        ARXIV_RSS_URL=arxiv.rss_url,
-        ARXIV_API_URL=arxiv.api_url,
-        **{
-            "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
-            "TELEGRAM_WEBHOOK_SECRET": SECRET,
-            "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
-            "TELEGRAM_WEBHOOK_PORT": str(port),
-            **extra,
-        },
+    webhook = {
+        "TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
+        "TELEGRAM_WEBHOOK_SECRET": SECRET,
+        "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+        "TELEGRAM_WEBHOOK_PORT": str(port),
+    }
+    return worker_env(
+        tmp_path, redis_server.url, fake, ARXIV_RSS_URL=arxiv.rss_url, ARXIV_API_URL=arxiv.api_url, **webhook | extra
     )
 
 

@@ -537,20 +537,6 @@ class FakeTelegram(LoopbackServer):
         title: str | None = None,
     ) -> int:
         """Queue a user's message update as Telegram sends it (bot_command entity for "/..."); returns its update_id."""
-        message = self._user_message(chat_id, text, user_id, chat_type, first_name, username, title)
-        return self._enqueue({"message": message})
-
-    def _user_message(
-        self,
-        chat_id: int,
-        text: str,
-        user_id: int | None = None,
-        chat_type: Literal["private", "group", "supergroup"] = "private",
-        first_name: str = "Ada",
-        username: str | None = None,
-        title: str | None = None,
-    ) -> dict[str, Any]:
-        """A user's message as Telegram sends it (bot_command entity for "/..."), remembered for button presses."""
         user = self._user(
             chat_id if user_id is None and chat_type == "private" else user_id or 777, first_name, username
         )
@@ -566,11 +552,14 @@ class FakeTelegram(LoopbackServer):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         self._messages[(chat_id, message["message_id"])] = message
-        return message
+        return self._enqueue({"message": message})
 
     def message_update(self, chat_id: int, text: str) -> dict[str, Any]:
         """A private chat's message as Telegram would post it to a webhook, with a new update_id (not queued)."""
-        return {"update_id": next(self._update_ids), "message": self._user_message(chat_id, text)}
+        update_id = self.user_sends(chat_id, text)
+        update = self._updates.pop()  # taken back from the getUpdates queue: the test posts it itself
+        assert update["update_id"] == update_id
+        return update
 
     def user_presses(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> int:
         """Queue a callback_query update for a button on a message the bot sent; returns its update_id."""
