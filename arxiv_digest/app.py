@@ -20,7 +20,7 @@ from bot.supervisor import RedisWatch, Supervisor
 from handlers.commands import Broadcaster, Commands
 from handlers.console import run_console
 from handlers.discord_bot import DiscordAdapter
-from handlers.startup import start_discord, start_telegram
+from handlers.startup import start_discord, start_telegram, start_telegram_webhook
 from handlers.telegram_bot import TelegramAdapter
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,17 @@ def poll_telegram(runtime: Runtime, telegram: TelegramAdapter, supervisor: Super
     )
 
 
+async def receive_telegram(
+    runtime: Runtime, telegram: TelegramAdapter, supervisor: Supervisor, stop: asyncio.Event
+) -> None:
+    """Answer Telegram users: on the webhook when TELEGRAM_WEBHOOK_URL is set (every replica), else by polling."""
+    if runtime.settings.telegram_webhook is not None:
+        await start_telegram_webhook(telegram, runtime.settings)
+        return
+    standby = poll_telegram(runtime, telegram, supervisor)
+    supervisor.spawn("telegram polling", lambda: standby.run(stop), stop)
+
+
 def quietly(name: str, close: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
     """A shutdown step that logs one line instead of a traceback when it fails (Redis down at exit)."""
 
@@ -173,8 +184,7 @@ async def run_bot(runtime: Runtime, stop: asyncio.Event | None = None) -> None:
         commands.broadcaster = broadcaster(runtime.store, senders)
         telegram = senders.get("telegram")
         if isinstance(telegram, TelegramAdapter):
-            standby = poll_telegram(runtime, telegram, supervisor)
-            supervisor.spawn("telegram polling", lambda: standby.run(stop), stop)
+            await receive_telegram(runtime, telegram, supervisor, stop)
         engine = DailyEngine(runtime.service, runtime.store, state, calendar, platforms=frozenset(senders))
         scheduler = Scheduler(engine, state, status=supervisor.component("scheduler"))
         scheduler.start()

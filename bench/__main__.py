@@ -20,6 +20,7 @@ from bench import (
     ranking,
     storage,
     translation,
+    webhook,
 )
 from bench.common import Row, machine_facts, quiet_heap, render_table, servers_seen
 from bench.synthetic import forget
@@ -35,8 +36,11 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "flood": flood.run,
     "paper_during_match": paper_during_match.run,
     "ranking": ranking.run,
+    "webhook": webhook.run,
 }
-TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "flood", "paper", "paper-load", "paper_during_match"})
+TIMING_SENSITIVE = frozenset(
+    {"delivery", "delivery_workers", "flood", "paper", "paper-load", "paper_during_match", "webhook"}
+)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:

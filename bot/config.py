@@ -7,6 +7,8 @@ nothing), and every malformed value is named in one ConfigError that never shows
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -70,6 +72,38 @@ def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
     return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class TelegramWebhook:
+    """Where Telegram posts updates (the public HTTPS URL) and where this process serves them (listen:port)."""
+
+    url: str
+    secret: Secret
+    listen: str
+    port: int
+
+    @property
+    def path(self) -> str:
+        """The URL's path, served as it is: a proxy in front forwards the path unchanged."""
+        return urlsplit(self.url).path or "/"
+
+
+def _https_url(value: str) -> str:
+    """An https:// URL with a host (Telegram posts webhook updates only over HTTPS)."""
+    if not value.startswith("https://") or not urlsplit(value).hostname:
+        raise ValueError(f"must be an https:// URL (Telegram sends webhooks only over HTTPS), got {value!r}")
+    return value
+
+
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _secret_token(value: Secret) -> Secret:
+    """Telegram's secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -."""
+    if not _SECRET_TOKEN.fullmatch(value.reveal()):
+        raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule for secret tokens)")
+    return value
 
 
 def _redis_url(value: Secret) -> Secret:
@@ -142,6 +176,10 @@ class Settings(BaseSettings):
     telegram_bot_token: Secret | None = None
     telegram_api_url: Url = "https://api.telegram.org/bot"
     telegram_max_rate: PositiveInt = 30
+    telegram_webhook_url: Annotated[str, AfterValidator(_https_url)] | None = None
+    telegram_webhook_secret: Annotated[Secret, AfterValidator(_secret_token)] | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: Port = 8443
     discord_bot_token: Secret | None = None
     discord_guild_id: PositiveInt | None = None
     discord_message_content: bool = False
@@ -180,6 +218,29 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _webhook_has_token(self) -> Settings:
+        """A webhook is for a Telegram bot: TELEGRAM_WEBHOOK_URL needs TELEGRAM_BOT_TOKEN."""
+        if self.telegram_webhook_url and not self.telegram_bot_token:
+            raise ValueError("TELEGRAM_WEBHOOK_URL is set but TELEGRAM_BOT_TOKEN is not (set both, or unset the URL)")
+        return self
+
+    @property
+    def telegram_webhook(self) -> TelegramWebhook | None:
+        """The webhook settings, or None to poll (TELEGRAM_WEBHOOK_URL unset).
+
+        Without TELEGRAM_WEBHOOK_SECRET the secret is derived from the bot token, so every replica using the
+        token computes the same one and nothing else can.
+        """
+        if self.telegram_webhook_url is None or self.telegram_bot_token is None:
+            return None
+        secret = self.telegram_webhook_secret or Secret(
+            hashlib.sha256(b"arxiv-digest webhook\0" + self.telegram_bot_token.reveal().encode()).hexdigest()
+        )
+        return TelegramWebhook(
+            self.telegram_webhook_url, secret, self.telegram_webhook_listen, self.telegram_webhook_port
+        )
+
     @property
     def llm(self) -> LLMSettings | None:
         """The LLM settings, or None when LLM_BASE_URL, LLM_API_KEY and LLM_MODEL are all unset (English only)."""
@@ -207,7 +268,7 @@ def _data_dir(values: Mapping[str, Any]) -> Path:
     return Path(values.get("home", "~")).expanduser() / ".local" / "share" / "arxiv-digest"
 
 
-SECRETS = {"redis_url", "telegram_bot_token", "discord_bot_token", "llm_api_key"}
+SECRETS = {"redis_url", "telegram_bot_token", "discord_bot_token", "llm_api_key", "telegram_webhook_secret"}
 
 
 def _problem(error: Mapping[str, Any]) -> str:

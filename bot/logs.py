@@ -50,6 +50,8 @@ def settings_secrets(settings: Settings) -> list[str]:
     values = [s.reveal() for s in (settings.telegram_bot_token, settings.discord_bot_token) if s]
     if settings.llm is not None and settings.llm.api_key:
         values.append(settings.llm.api_key.reveal())
+    if settings.telegram_webhook is not None:
+        values.append(settings.telegram_webhook.secret.reveal())
     parts = [part for value in values for part in value.split(":") if len(part) >= 16]
     return values + parts
 

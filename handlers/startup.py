@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import discord
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.config import Settings
 from bot.errors import DigestError
@@ -40,6 +40,28 @@ async def start_telegram(adapter: TelegramAdapter, settings: Settings, polling: 
     except TelegramError as exc:
         await _quietly(adapter.stop())
         raise StartupError(f"Telegram refused to start the bot ({_reason(exc, settings)})") from None
+
+
+async def start_telegram_webhook(adapter: TelegramAdapter, settings: Settings) -> None:
+    """Serve Telegram's webhook or raise StartupError: the port cannot be used, or Telegram refuses the URL."""
+    webhook = settings.telegram_webhook
+    assert webhook is not None
+    try:
+        await adapter.start_webhook(webhook)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot serve the Telegram webhook on {webhook.listen}:{webhook.port} ({exc.strerror or exc}): "
+            "choose another TELEGRAM_WEBHOOK_PORT or TELEGRAM_WEBHOOK_LISTEN, or stop what uses it"
+        ) from None
+    except BadRequest as exc:  # a NetworkError too: caught first
+        raise StartupError(f"Telegram refused TELEGRAM_WEBHOOK_URL ({_reason(exc, settings)})") from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach Telegram at {_host(settings.telegram_api_url)} to set the webhook "
+            f"({_reason(exc, settings)}): check the network, a proxy or TELEGRAM_API_URL"
+        ) from None
+    except TelegramError as exc:
+        raise StartupError(f"Telegram refused to set the webhook ({_reason(exc, settings)})") from None
 
 
 async def start_discord(

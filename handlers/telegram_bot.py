@@ -23,21 +23,23 @@ from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, Networ
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
-from bot.config import Secret
+from bot.config import Secret, TelegramWebhook
 from bot.delivery import OnSent, SendResult
 from bot.models import Digest
 from bot.render.fields import rating_of_data
 from bot.render.telegram_html import ChatMessage, digest_messages, document_messages, paper_messages, text_messages
-from bot.store import Store
+from bot.store import Store, is_outage
 from bot.store.limiter import bot_key
 from bot.subscribers import ChatRef, Lang
 from handlers import texts
@@ -54,6 +56,9 @@ BUTTONS_PER_ROW = 6
 MAX_SEND_ATTEMPTS = 4
 CALLBACK_ANSWER_LIMIT = 200  # Telegram shows at most 200 characters of a button's answer
 CONCURRENT_UPDATES = 256  # chats answered at once (most wait on I/O); one chat's own updates run in order
+ALLOWED_UPDATES = ["message", "callback_query"]
+WEBHOOK_BOOTSTRAP_RETRIES = 3  # setWebhook attempts at start-up beyond the first, a second apart
+TAKE_UPDATE_TIMEOUT = 1.0  # seconds to ask Redis whether an update is new; past it the update is answered anyway
 BOT_COMMANDS = [
     ("subscribe", "订阅主题 · add a topic filter"),
     ("list", "过滤器与设置 · filters and settings"),
@@ -168,6 +173,8 @@ class TelegramAdapter:
         self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), max_rate)
         self._started = False
         self._polling = False
+        self._webhook = False  # serving updates posted by Telegram (any number of replicas): each is taken once
+        self._taken_updates = store.updates(bot_key(PLATFORM, token.reveal()))
         self._poll_problem: str | None = None  # why polling fails (409: another poller), logged once
         self._background: set[asyncio.Task[None]] = set()
         self.app = build_application(
@@ -179,6 +186,8 @@ class TelegramAdapter:
             self.on_button,
             self.on_error,
         )
+        # Before any handler, inside the per-chat ordering (update_order.py): a duplicate never reaches a command.
+        self.app.add_handler(TypeHandler(Update, self._take_update), group=-1)
 
     async def start(self, polling: bool = True) -> None:
         """Connect; with polling, also announce the command list and answer users (workers only send)."""
@@ -188,17 +197,59 @@ class TelegramAdapter:
         self._started = True
         log.info("telegram connected as @%s", self.app.bot.username)
 
-    async def start_polling(self) -> None:
-        """Announce the command list and answer users (the one process that polls this token)."""
+    async def _start_answering(self) -> None:
+        """Announce the command list and start handling updates (before polling or serving a webhook)."""
         await self.app.bot.set_my_commands([BotCommand(name, text) for name, text in BOT_COMMANDS])
         if not self.app.running:
             await self.app.start()
+
+    async def start_polling(self) -> None:
+        """Announce the command list and answer users (the one process that polls this token)."""
+        await self._start_answering()
         assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            allowed_updates=["message", "callback_query"], error_callback=self._poll_failed
-        )
+        await self.app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._poll_failed)
         self._polling = True
         log.info("telegram: polling for updates")
+
+    async def start_webhook(self, webhook: TelegramWebhook) -> None:
+        """Point Telegram at the webhook and answer the updates posted to it, with python-telegram-bot's server.
+
+        Every replica calls setWebhook at start with the same URL and secret (idempotent), takes no poller lease,
+        and handles an update only if no replica took its update_id before (Telegram retries, a proxy's repeats).
+        The server answers 403 to a request without the secret in X-Telegram-Bot-Api-Secret-Token.
+        """
+        await self._start_answering()
+        assert self.app.updater is not None
+        self._webhook = True
+        try:
+            await self.app.updater.start_webhook(
+                listen=webhook.listen,
+                port=webhook.port,
+                url_path=webhook.path,
+                webhook_url=webhook.url,
+                secret_token=webhook.secret.reveal(),
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=WEBHOOK_BOOTSTRAP_RETRIES,
+            )
+        except BaseException:
+            self._webhook = False
+            raise
+        log.info("telegram: serving webhook updates on http://%s:%d%s", webhook.listen, webhook.port, webhook.path)
+
+    async def _take_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """In webhook mode, stop an update some replica took already; during a Redis outage answer it anyway."""
+        if not self._webhook:
+            return
+        try:
+            async with asyncio.timeout(TAKE_UPDATE_TIMEOUT):
+                first = await self._taken_updates.take(update.update_id)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            return  # the commands answer with an apology; better a rare double answer than none
+        if not first:
+            log.debug("telegram update=%s: taken already (a retry, or by another replica); skipped", update.update_id)
+            raise ApplicationHandlerStop
 
     async def stop_polling(self) -> None:
         """Stop answering users (another process polls now); sending goes on."""
@@ -228,7 +279,7 @@ class TelegramAdapter:
             self._poll_problem = None
 
     async def stop(self) -> None:
-        """Stop polling and disconnect."""
+        """Stop polling or serving the webhook (which stays set for the other replicas) and disconnect."""
         self._started = False
         if self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
@@ -351,9 +402,13 @@ class TelegramAdapter:
         return await self.send(chat_id, [TextReply(text)], is_group=chat_id < 0)
 
     def connected(self) -> bool:
-        """True between a successful start and stop, and, when polling, while polls succeed (no 409 Conflict)."""
-        polling_ok = not self._polling or (self.app.updater is not None and self.app.updater.running)
-        return self._started and polling_ok and self._poll_problem is None
+        """True between a successful start and stop, and, when polling or serving a webhook, while that runs.
+
+        Polling also needs its polls to succeed (no 409 Conflict).
+        """
+        receiving = self._polling or self._webhook
+        receiving_ok = not receiving or (self.app.updater is not None and self.app.updater.running)
+        return self._started and receiving_ok and self._poll_problem is None
 
     async def send(
         self,

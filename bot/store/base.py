@@ -53,6 +53,7 @@ from bot.store.lease import Lease, poller_lease
 from bot.store.limiter import SharedLimiter
 from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
+from bot.store.updates import UpdateLog
 from bot.subscribers import ChatRef, Subscriber
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,10 @@ class Store:
     def budget(self, per_hour: int, per_day: int) -> TranslationBudget:
         """The budget of new /paper translations per user and chat."""
         return TranslationBudget(self._redis, per_hour, per_day)
+
+    def updates(self, bot: str) -> UpdateLog:
+        """The updates of one bot (see `bot_key`) already taken by some process, so each is handled once."""
+        return UpdateLog(self._redis, bot)
 
     def poller_lease(self, token: str, owner: str, ttl_ms: int) -> Lease:
         """The lease that lets one process poll a Telegram token."""

@@ -97,6 +97,10 @@ MOVED_TTL_SECONDS = 24 * 3600
 LEASE_KEY = PREFIX + "lease:{entry}"  # the worker sending this queue entry; renewed while it sends
 SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
 POLLER_LEASE_KEY = PREFIX + "poller:{token_hash}"  # who polls a Telegram token (a hash of it, never the token)
+# A Telegram update some process took already (webhook mode): `{bot}` is a hash of the token, as for the limiter.
+# Telegram keeps an unanswered update at most 24 hours, so a retry never comes later than that.
+UPDATE_KEY = PREFIX + "update:{{{bot}}}:{update_id}"
+UPDATE_TTL_SECONDS = 24 * 3600
 
 
 def day_listing_key(day: str) -> str:
@@ -107,6 +111,11 @@ def day_listing_key(day: str) -> str:
 def day_status_key(day: str) -> str:
     """The fetch state of one announcement day."""
     return DAY_STATUS_KEY.format(day=day)
+
+
+def update_key(bot: str, update_id: int) -> str:
+    """The marker saying one of a bot's updates is taken (by whichever replica got it first)."""
+    return UPDATE_KEY.format(bot=bot, update_id=update_id)
 
 
 def records_key(chat: ChatRef) -> str:

@@ -8,14 +8,16 @@ is `json.dumps`-ed; a call without arguments has an empty body, and only file up
 `parameters.migrate_to_chat_id` to ChatMigrated, `parameters.retry_after` to RetryAfter, then 403 to
 Forbidden, 401/404 to InvalidToken, 400 to BadRequest, 409 to Conflict and anything else to NetworkError.
 
-The fake answers getMe, deleteWebhook, getUpdates (long polling, capped at `max_poll_wait`),
+The fake answers getMe, setWebhook, deleteWebhook, getWebhookInfo, getUpdates (long polling, capped at
+`max_poll_wait`; 409 Conflict while a webhook is set, as Telegram answers),
 setMyCommands, getMyCommands, sendMessage, sendDocument (kept in `documents`), editMessageText, editMessageReplyMarkup,
 answerCallbackQuery, getChatMember, getChatAdministrators, getChat, sendChatAction and deleteMessage;
 anything else is recorded and answered 404. Messages in HTML parse mode are validated the way Telegram
 does (allowed tags, balanced tags, escaped `<` and `&`) and stored as the plain text plus entities.
 A getUpdates that starts while another is pending ends the pending one with 409 Conflict, as Telegram does.
 Tests script users (`user_sends`, `user_presses`), failures (`block`, `migrate`, `retry_after`) and
-can check or enforce Telegram's rate limits (`limit_violations`, `enforce_limits=True`).
+can check or enforce Telegram's rate limits (`limit_violations`, `enforce_limits=True`). In webhook mode the
+test plays Telegram's side itself: `message_update` builds an update and `post_update` posts it to a replica.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
+import httpx
 import pytest
 from aiohttp import web
 
@@ -167,6 +170,22 @@ class _ApiError(Exception):
         if self.parameters:
             body["parameters"] = self.parameters
         return body
+
+
+def _webhook_conflict() -> _ApiError:
+    """Telegram's answer to getUpdates while a webhook is set."""
+    return _ApiError(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first",
+    )
+
+
+async def post_update(
+    client: httpx.AsyncClient, url: str, update: Mapping[str, Any], secret: str | None
+) -> httpx.Response:
+    """POST an update to a bot's webhook as Telegram does (JSON, the secret in X-Telegram-Bot-Api-Secret-Token)."""
+    headers = {} if secret is None else {"X-Telegram-Bot-Api-Secret-Token": secret}
+    return await client.post(url, json=update, headers=headers)
 
 
 def utf16_len(text: str) -> int:
@@ -433,6 +452,7 @@ class FakeTelegram(LoopbackServer):
         self.limit_violations: list[LimitViolation] = []
         self.rate_limited = 0  # 429s answered for breaking a limit (enforce_limits), not the scripted ones
         self.webhook_deleted = 0
+        self.webhook: dict[str, Any] | None = None  # what the last setWebhook set (url, secret_token, ...)
         self._closing = False
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1000)
@@ -533,6 +553,13 @@ class FakeTelegram(LoopbackServer):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
         self._messages[(chat_id, message["message_id"])] = message
         return self._enqueue({"message": message})
+
+    def message_update(self, chat_id: int, text: str) -> dict[str, Any]:
+        """A private chat's message as Telegram would post it to a webhook, with a new update_id (not queued)."""
+        update_id = self.user_sends(chat_id, text)
+        update = self._updates.pop()  # taken back from the getUpdates queue: the test posts it itself
+        assert update["update_id"] == update_id
+        return update
 
     def user_presses(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> int:
         """Queue a callback_query update for a button on a message the bot sent; returns its update_id."""
@@ -741,7 +768,9 @@ class FakeTelegram(LoopbackServer):
             "getme": self._get_me,
             "logout": self._true,
             "close": self._true,
+            "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
             "getupdates": self._get_updates,
             "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands,
@@ -766,15 +795,47 @@ class FakeTelegram(LoopbackServer):
         """getMe: the bot user."""
         return self.bot_user
 
+    async def _set_webhook(self, params: dict[str, Any]) -> bool:
+        """setWebhook: an HTTPS URL (and a valid secret_token, if any) replaces the webhook; getUpdates then fails."""
+        url = params.get("url")
+        if not isinstance(url, str) or not url:
+            return await self._delete_webhook(params)  # an empty URL removes the webhook, as in Telegram
+        if not url.startswith("https://"):
+            raise _ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _ApiError(400, "Bad Request: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = params
+        self._wake_pollers()  # a pending getUpdates ends with 409 Conflict
+        return True
+
+    async def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getWebhookInfo: the webhook's URL (empty when polling) and how many updates wait."""
+        info: dict[str, Any] = {
+            "url": self.webhook["url"] if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook:
+            info["max_connections"] = int(self.webhook.get("max_connections") or 40)
+            if self.webhook.get("allowed_updates"):
+                info["allowed_updates"] = self.webhook["allowed_updates"]
+        return info
+
     async def _delete_webhook(self, params: dict[str, Any]) -> bool:
         """deleteWebhook: always succeeds; drop_pending_updates drops the queue."""
         self.webhook_deleted += 1
+        self.webhook = None
         if params.get("drop_pending_updates"):
             self._updates.clear()
         return True
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         """getUpdates: confirm updates below `offset`, then long-poll up to min(timeout, max_poll_wait) seconds."""
+        if self.webhook is not None:
+            raise _webhook_conflict()
         offset = _int_param(params, "offset", required=False)
         limit = _int_param(params, "limit", required=False) or 100
         timeout = float(params.get("timeout") or 0)
@@ -793,6 +854,8 @@ class FakeTelegram(LoopbackServer):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + min(timeout, self.max_poll_wait)
         while not (found := ready()) and not self._closing:
+            if self.webhook is not None:
+                raise _webhook_conflict()
             if self._poll_number != mine:
                 self.conflicts += 1
                 raise _ApiError(
