@@ -45,10 +45,10 @@ class CountingTelegram(FakeTelegram):
         super().__init__(enforce_limits=True)
         self.rejections: list[float] = []
 
-    def _check_limits(self, chat_id: int | str, now: float) -> None:
+    def _check_limits(self, chat_id: int | str, now: float, paid: bool = False) -> None:
         """Record a 429 before passing it on."""
         try:
-            super()._check_limits(chat_id, now)
+            super()._check_limits(chat_id, now, paid)
         except Exception as exc:
             if getattr(exc, "status", None) == 429:
                 self.rejections.append(now)
