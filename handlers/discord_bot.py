@@ -50,6 +50,7 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 ADMINS_ONLY = discord.Permissions(administrator=True)  # hides a command from ordinary members of a server
 GLOBAL_MAX_RATE = 50  # requests a second per bot, across every process using its token
+IDENTIFY_RATE = 1 / 5  # gateway sessions started a second per bot (Discord: one IDENTIFY per 5 s), across processes
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 PRIVILEGED_INTENT_MISSING = (
@@ -206,6 +207,10 @@ class DigestClient(discord.AutoShardedClient):
         self.add_dynamic_items(PaperButton, RatingButton)
         if self.sync_commands:
             await self.adapter.sync_commands()
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for the bot's next IDENTIFY turn: one every 5 s across every process running its shards."""
+        await self.adapter.identify_turns.acquire()
 
     def own_shards(self) -> frozenset[int] | None:
         """The shards this process runs; None until discord.py knows how many there are."""
@@ -383,6 +388,7 @@ class DiscordAdapter:
         self._closing = asyncio.Event()
         self.ready_shards: set[int] = set()  # this process's shards between READY (or RESUMED) and a disconnect
         self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
+        self.identify_turns = store.limiter(bot_key(PLATFORM, token.reveal()), IDENTIFY_RATE, schedule="identify")
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content

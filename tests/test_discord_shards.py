@@ -114,7 +114,7 @@ async def _nothing(number: int) -> None:
 async def test_two_processes_each_run_their_own_shard(
     shards: FakeDiscord, store: Store, service: DigestService, redis_server: RedisServer
 ) -> None:
-    """DISCORD_SHARD_COUNT=2 with DISCORD_SHARD_IDS 0 and 1 in two processes: each connects and answers its own."""
+    """Shard count 2 with ids 0 and 1 in two processes: each identifies in its turn and answers its own servers."""
     other = Store.from_url(redis_server.url)
     try:
         async with (
@@ -123,6 +123,8 @@ async def test_two_processes_each_run_their_own_shard(
         ):
             await _until(lambda: first.connected() and second.connected())
             assert sorted(tuple(i["shard"]) for i in shards.identified) == [(0, 2), (1, 2)]
+            started, then = shards.identified_at
+            assert then - started >= 4.9, "both started at once, yet Discord allows one IDENTIFY per 5 s"
             assert ("GET", "/api/v10/gateway/bot") not in shards.requests  # the count was given
             for shard in (0, 1):
                 assert "/subscribe" in await _ask_help(shards, shard)

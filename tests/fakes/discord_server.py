@@ -218,6 +218,7 @@ class FakeDiscord(LoopbackServer):
         self._rate_limits: defaultdict[int, deque[float]] = defaultdict(deque)
         self.close_gateway_with: int | None = None
         self.identified: list[dict[str, Any]] = []
+        self.identified_at: list[float] = []  # when each IDENTIFY arrived (time.monotonic)
         self.dispatched: list[tuple[int, str]] = []  # (shard, event) of every event sent over the gateway
         self.guilds: set[int] = set()  # servers the bot is in (each announced on the shard that owns it)
         self._sockets: set[web.WebSocketResponse] = set()
@@ -299,6 +300,7 @@ class FakeDiscord(LoopbackServer):
     async def _identify(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> bool:
         """Answer an IDENTIFY: READY and the shard's servers, or a close (scripted, or for a wrong shard)."""
         self.identified.append(identify)
+        self.identified_at.append(time.monotonic())
         shard = identify.get("shard")
         if self.close_gateway_with is not None:
             await ws.close(code=self.close_gateway_with)
