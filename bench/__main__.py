@@ -30,13 +30,16 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "translation": translation.run,
     "delivery": delivery.run,
     "delivery_workers": delivery_workers.run,
+    "delivery_workers_paid": delivery_workers.run_paid,
     "paper": paper_latency.run,
     "paper-load": paper_load.run,
     "flood": flood.run,
     "paper_during_match": paper_during_match.run,
     "ranking": ranking.run,
 }
-TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "flood", "paper", "paper-load", "paper_during_match"})
+TIMING_SENSITIVE = frozenset(
+    {"delivery", "delivery_workers", "delivery_workers_paid", "flood", "paper", "paper-load", "paper_during_match"}
+)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
