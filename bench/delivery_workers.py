@@ -34,6 +34,7 @@ from bot.models import Listing, Translation
 from bot.store import Store
 from bot.subscribers import ChatRef, Subscriber
 from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, PAID_PER_SECOND, FakeTelegram
+from tests.worker_processes import rate_while_busy
 
 NAME = "delivery (worker processes)"
 DAY = date(2024, 2, 6)
@@ -226,12 +227,6 @@ class PaidOutcome:
     seconds: float
 
 
-def _middle_rate(times: list[float]) -> float:
-    """Messages a second over the middle 80 % of the sends (not start-up, not the last few chats)."""
-    first, last = round(len(times) * 0.1), round(len(times) * 0.9)
-    return (last - first) / max(times[last] - times[first], 1e-9)
-
-
 async def _measure_paid(workers: int, chats: int, papers: int, timeout: float) -> PaidOutcome:
     """Deliver every chat's digest as paid broadcasts with `workers` worker processes, and count at the fake."""
     with redis_server() as server, tempfile.TemporaryDirectory() as home:
@@ -250,7 +245,7 @@ async def _measure_paid(workers: int, chats: int, papers: int, timeout: float) -
             times = sorted(m["sent_at"] for m in fake.sent)
             per_message = Counter((m["chat_id"], m["text"]) for m in fake.sent)
             return PaidOutcome(
-                rate=_middle_rate(times),
+                rate=rate_while_busy(times),
                 rejected=len(fake.rejections),
                 doubled=sum(n - 1 for n in per_message.values() if n > 1),
                 messages=len(fake.sent),

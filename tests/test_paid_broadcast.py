@@ -14,17 +14,19 @@ from bot.subscribers import ChatRef
 from handlers.commands import Commands
 from handlers.telegram_bot import TelegramAdapter
 from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, FakeTelegram, fixture_fake_telegram  # noqa: F401
-from tests.worker_processes import listing_of, queue_day, start_worker, stop_workers, wait_until_drained, worker_env
+from tests.worker_processes import (
+    listing_of,
+    queue_day,
+    rate_while_busy,
+    start_worker,
+    stop_workers,
+    wait_until_drained,
+    worker_env,
+)
 
 PAID_CHATS = 900  # one one-message digest each: far more than 30 a second could send in the test's time
 FREE_CHATS = 45
 USER = 4242
-
-
-def _rate_while_busy(times: list[float]) -> float:
-    """Messages a second over the middle 80 % of the sends (not start-up, not the last few)."""
-    first, last = round(len(times) * 0.1), round(len(times) * 0.9)
-    return (last - first) / (times[last] - times[first])
 
 
 async def _deliver(tmp_path: Path, store: Store, redis_url: str, chats: int, workers: int, **env: str) -> FakeTelegram:
@@ -51,7 +53,7 @@ async def test_paid_broadcasts_deliver_far_above_30_a_second_without_a_429(
     assert Counter(str(m["chat_id"]) for m in telegram.sent) == {str(50_000 + n): 1 for n in range(PAID_CHATS)}
     assert all(m["paid"] for m in telegram.sent) and telegram.paid_sent == PAID_CHATS
     assert telegram.rate_limited == 0 and telegram.limit_violations == []
-    rate = _rate_while_busy(sorted(m["sent_at"] for m in telegram.sent))
+    rate = rate_while_busy(sorted(m["sent_at"] for m in telegram.sent))
     assert rate > 3 * GLOBAL_PER_SECOND, f"{rate:.0f} messages a second"
 
 
