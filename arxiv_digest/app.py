@@ -84,6 +84,7 @@ async def start_senders(
             settings.telegram_bot_token,
             settings.telegram_api_url,
             max_rate=settings.telegram_max_rate,
+            paid_broadcast=settings.telegram_paid_broadcast,
         )
         await start_telegram(telegram, settings, polling=False)
         stack.push_async_callback(telegram.stop)
@@ -95,6 +96,8 @@ async def start_senders(
             settings.discord_bot_token,
             guild_id=settings.discord_guild_id,
             message_content=settings.discord_message_content,
+            shard_count=settings.discord_shard_count,
+            shard_ids=settings.discord_shard_ids,
         )
         await start_discord(discord, settings, polling, supervisor)
         stack.push_async_callback(discord.stop)

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "translation": translation.run,
     "delivery": delivery.run,
     "delivery_workers": delivery_workers.run,
+    "delivery_workers_paid": delivery_workers.run_paid,
     "paper": paper_latency.run,
     "paper-load": paper_load.run,
     "flood": flood.run,
@@ -39,7 +40,16 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "webhook": webhook.run,
 }
 TIMING_SENSITIVE = frozenset(
-    {"delivery", "delivery_workers", "flood", "paper", "paper-load", "paper_during_match", "webhook"}
+    {
+        "delivery",
+        "delivery_workers",
+        "delivery_workers_paid",
+        "flood",
+        "paper",
+        "paper-load",
+        "paper_during_match",
+        "webhook",
+    }
 )
 
 

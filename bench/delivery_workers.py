@@ -8,6 +8,11 @@ Bot API that enforces Telegram's limits (30 messages a second overall, 1 a secon
 group) and answers 429 beyond them. Draining 10,000 chats takes about an hour at 30/s, so each case measures a
 steady-state window after a warm-up: messages a second at the fake, 429 answers, and messages that reached a
 chat twice. The fair baseline is the same processes with one worker.
+
+With `TELEGRAM_PAID_BROADCAST=true` (`run_paid`, `--only delivery_workers_paid`) the fake allows 1,000 flagged
+messages a second, so the same 10,000 chats drain in minutes: those cases run until every delivery is
+acknowledged and count the whole run (messages a second over its middle 80 %, 429s, messages sent twice, chats
+reached, deliveries left in the queue).
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from bench.synthetic import make_papers, subscribers
 from bot.models import Listing, Translation
 from bot.store import Store
 from bot.subscribers import ChatRef, Subscriber
-from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, FakeTelegram
+from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, PAID_PER_SECOND, FakeTelegram
+from tests.worker_processes import rate_while_busy
 
 NAME = "delivery (worker processes)"
 DAY = date(2024, 2, 6)
@@ -45,10 +51,10 @@ class CountingTelegram(FakeTelegram):
         super().__init__(enforce_limits=True)
         self.rejections: list[float] = []
 
-    def _check_limits(self, chat_id: int | str, now: float) -> None:
+    def _check_limits(self, chat_id: int | str, now: float, paid: bool = False) -> None:
         """Record a 429 before passing it on."""
         try:
-            super()._check_limits(chat_id, now)
+            super()._check_limits(chat_id, now, paid)
         except Exception as exc:
             if getattr(exc, "status", None) == 429:
                 self.rejections.append(now)
@@ -114,9 +120,10 @@ async def _prepare(store: Store, chats: int, papers: int) -> None:
         await state.enqueue(sub.chat, DAY.isoformat(), 0)
 
 
-def _env(redis_url: str, fake: FakeTelegram, home: str) -> dict[str, str]:
+def _env(redis_url: str, fake: FakeTelegram, home: str, **values: str) -> dict[str, str]:
     """The shipped defaults, pointed at the benchmark's Redis, fake Telegram and a (never called) LLM."""
     return {
+        **values,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": home,
         "LANG": "C.UTF-8",
@@ -204,6 +211,82 @@ def _rows(case: Case, outcome: Outcome) -> list[Row]:
             ok=outcome.rejected == 0 and outcome.doubled == 0,
         ),
     ]
+
+
+@dataclass(frozen=True)
+class PaidOutcome:
+    """What the fake counted over a whole paid-broadcast run, until the queue was empty."""
+
+    rate: float
+    rejected: int
+    doubled: int
+    messages: int
+    paid: int
+    chats: int
+    left: int
+    seconds: float
+
+
+async def _measure_paid(workers: int, chats: int, papers: int, timeout: float) -> PaidOutcome:
+    """Deliver every chat's digest as paid broadcasts with `workers` worker processes, and count at the fake."""
+    with redis_server() as server, tempfile.TemporaryDirectory() as home:
+        async with open_store(server) as store, CountingTelegram() as fake:
+            await _prepare(store, chats, papers)
+            env = _env(server.url, fake, home, TELEGRAM_PAID_BROADCAST="true")
+            processes = [await _start("worker", env, home) for _ in range(workers)]
+            try:
+                await fake.wait_for_sent(1, timeout=120)
+                deadline = time.monotonic() + timeout
+                while await store.delivery.queue_depth() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(1.0)  # anything sent twice would arrive now
+            finally:
+                await _stop(processes)
+            times = sorted(m["sent_at"] for m in fake.sent)
+            per_message = Counter((m["chat_id"], m["text"]) for m in fake.sent)
+            return PaidOutcome(
+                rate=rate_while_busy(times),
+                rejected=len(fake.rejections),
+                doubled=sum(n - 1 for n in per_message.values() if n > 1),
+                messages=len(fake.sent),
+                paid=fake.paid_sent,
+                chats=len({m["chat_id"] for m in fake.sent}),
+                left=await store.delivery.queue_depth(),
+                seconds=times[-1] - times[0],
+            )
+
+
+def _paid_rows(workers: int, outcome: PaidOutcome, chats: int) -> list[Row]:
+    """The table rows of one paid-broadcast case."""
+    label = f"{workers} worker{'s' if workers > 1 else ''}, paid broadcast"
+    return [
+        Row(
+            NAME,
+            label,
+            "messages/s at the fake",
+            f"{outcome.rate:.1f} ({outcome.rate / PAID_PER_SECOND:.0%} of 1,000/s)",
+            note=f"{outcome.messages:,} messages ({outcome.paid:,} paid) to {outcome.chats:,} chats in "
+            f"{outcome.seconds:.1f} s",
+        ),
+        Row(
+            NAME,
+            label,
+            "429s / doubled / deliveries left",
+            f"{outcome.rejected} / {outcome.doubled} / {outcome.left}",
+            target="0 / 0 / 0",
+            ok=outcome.rejected == 0 and outcome.doubled == 0 and outcome.left == 0,
+            note=f"{chats:,} deliveries queued; the chats without a matching paper get no message",
+        ),
+    ]
+
+
+def run_paid(quick: bool) -> list[Row]:
+    """1, 2 and 4 worker processes sending paid broadcasts until 10,000 chats (2,000 with --quick) are served."""
+    chats, papers = (2_000, 600) if quick else (10_000, 600)
+    rows: list[Row] = []
+    for workers in (1, 2, 4):
+        rows += _paid_rows(workers, asyncio.run(_measure_paid(workers, chats, papers, timeout=900)), chats)
+    return rows
 
 
 def run(quick: bool) -> list[Row]:

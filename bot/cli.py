@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.arxiv_source import parse_arxiv_id
 from bot.config import Settings, load_settings
-from bot.errors import DigestError
+from bot.errors import ConfigError, DigestError
 from bot.filters import filter_from_options
 from bot.logs import RedactSecrets, configure_logging, describe_crash, install_exception_hooks, settings_secrets
 from bot.models import Digest, TranslationStatus
@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None, commands: Mapping[str, Command]) -> int:
     """Parse `argv` and run its command from `commands` (arxiv_digest.main adds the chat platforms'); the exit status.
 
     Every failure ends as one line on standard error (with LOG_LEVEL=DEBUG an unexpected one adds its
-    traceback) and a non-zero status, with every secret the settings hold masked.
+    traceback) and a non-zero status (2 for a bad setting), with every secret the settings hold masked.
     """
     args = build_parser().parse_args(argv)
     redact, debug = RedactSecrets(()), False
@@ -300,6 +300,9 @@ def main(argv: Sequence[str] | None, commands: Mapping[str, Command]) -> int:
         install_exception_hooks(redact, debug=debug)
         configure_logging(settings)
         return asyncio.run(commands[args.command](args, settings))
+    except ConfigError as exc:  # a bad setting: exit 2, the status of a usage error
+        note(f"error: {redact.redact(str(exc))}")
+        return 2
     except DigestError as exc:
         note(f"error: {redact.redact(str(exc))}")
         return 1

@@ -134,6 +134,13 @@ def _admin_id(item: str) -> str:
     return item
 
 
+def _shard_id(item: str) -> int:
+    """One Discord shard number: 0 or more."""
+    if not item.isdigit():
+        raise ValueError(f"must list shard numbers (0, 1, 2, ...) separated by commas, got {item!r}")
+    return int(item)
+
+
 def _holidays(value: object) -> object:
     """ARXIV_HOLIDAYS as dates: YYYY-MM-DD separated by commas or spaces."""
     return parse_holidays(value) if isinstance(value, str) else value
@@ -147,6 +154,7 @@ def _or_default(default: float) -> Callable[[float], float]:
 Url = Annotated[str, AfterValidator(_http_url)]
 Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Port = Annotated[int, Field(ge=1, le=65535)]
+ShardIds = Annotated[tuple[Annotated[int, BeforeValidator(_shard_id)], ...], NoDecode, BeforeValidator(_words)]
 AdminIds = Annotated[frozenset[Annotated[str, AfterValidator(_admin_id)]], NoDecode, BeforeValidator(_words)]
 LogLevel = Annotated[
     Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(lambda v: str(v).upper())
@@ -180,9 +188,12 @@ class Settings(BaseSettings):
     telegram_webhook_secret: Annotated[Secret, AfterValidator(_secret_token)] | None = None
     telegram_webhook_listen: str = "0.0.0.0"
     telegram_webhook_port: Port = 8443
+    telegram_paid_broadcast: bool = False
     discord_bot_token: Secret | None = None
     discord_guild_id: PositiveInt | None = None
     discord_message_content: bool = False
+    discord_shard_count: PositiveInt | None = None
+    discord_shard_ids: ShardIds = ()
     delivery_claim_idle: Annotated[Seconds, AfterValidator(_or_default(DELIVERY_CLAIM_IDLE))] = DELIVERY_CLAIM_IDLE
     delivery_max_attempts: PositiveInt = 5
     delivery_concurrency: PositiveInt = 100
@@ -240,6 +251,22 @@ class Settings(BaseSettings):
         return TelegramWebhook(
             self.telegram_webhook_url, secret, self.telegram_webhook_listen, self.telegram_webhook_port
         )
+
+    def _shards_valid(self) -> Settings:
+        """DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT, and every id is below it, each once."""
+        ids, count = self.discord_shard_ids, self.discord_shard_count
+        if not ids:
+            return self
+        if count is None:
+            raise ValueError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total number of shards of the bot)")
+        if too_big := [n for n in ids if n >= count]:
+            raise ValueError(
+                f"DISCORD_SHARD_IDS lists {too_big[0]}, but with DISCORD_SHARD_COUNT={count} "
+                f"shards are numbered 0 to {count - 1}"
+            )
+        if len(set(ids)) != len(ids):
+            raise ValueError("DISCORD_SHARD_IDS lists a shard twice")
+        return self
 
     @property
     def llm(self) -> LLMSettings | None:

@@ -50,6 +50,7 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 ADMINS_ONLY = discord.Permissions(administrator=True)  # hides a command from ordinary members of a server
 GLOBAL_MAX_RATE = 50  # requests a second per bot, across every process using its token
+IDENTIFY_RATE = 1 / 5  # gateway sessions started a second per bot (Discord: one IDENTIFY per 5 s), across processes
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 PRIVILEGED_INTENT_MISSING = (
@@ -174,11 +175,29 @@ def tree_hash(tree: app_commands.CommandTree[Any], guild: discord.abc.Snowflake 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-class DigestClient(discord.Client):
-    """discord.Client with the command tree, button handler and message listener of the adapter."""
+class DigestClient(discord.AutoShardedClient):
+    """discord.py's sharded client with the command tree, button handler and message listener of the adapter.
 
-    def __init__(self, adapter: DiscordAdapter, *, intents: discord.Intents, max_ratelimit_timeout: float) -> None:
-        super().__init__(intents=intents, max_ratelimit_timeout=max_ratelimit_timeout, allowed_mentions=NO_MENTIONS)
+    With `shard_count` None it asks Discord how many shards to run (GET /gateway/bot) and runs them all; with a
+    count (and optionally this process's `shard_ids`) it runs those: one gateway connection per shard.
+    """
+
+    def __init__(
+        self,
+        adapter: DiscordAdapter,
+        *,
+        intents: discord.Intents,
+        max_ratelimit_timeout: float,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] = (),
+    ) -> None:
+        super().__init__(
+            intents=intents,
+            max_ratelimit_timeout=max_ratelimit_timeout,
+            allowed_mentions=NO_MENTIONS,
+            shard_count=shard_count,
+        )
+        self.shard_ids = list(shard_ids) or None  # None: all of them (Settings checked them against the count)
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
         self.sync_commands = False
@@ -189,18 +208,31 @@ class DigestClient(discord.Client):
         if self.sync_commands:
             await self.adapter.sync_commands()
 
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """Wait for the bot's next IDENTIFY turn: one every 5 s across every process running its shards."""
+        await self.adapter.identify_turns.acquire()
+
+    def own_shards(self) -> frozenset[int] | None:
+        """The shards this process runs; None until discord.py knows how many there are."""
+        if self.shard_ids:
+            return frozenset(self.shard_ids)
+        return None if self.shard_count is None else frozenset(range(self.shard_count))
+
     async def on_ready(self) -> None:
-        """Log the gateway connection."""
-        self.adapter.gateway_up = True
-        log.info("discord gateway ready as %s in %d servers", self.user, len(self.guilds))
+        """Log the gateway connection (every shard of this process is ready)."""
+        log.info("discord gateway ready as %s in %d servers, shards %s", self.user, len(self.guilds), self.shard_ids)
 
-    async def on_resumed(self) -> None:
-        """The gateway session resumed after a disconnect."""
-        self.adapter.gateway_up = True
+    async def on_shard_ready(self, shard_id: int) -> None:
+        """A shard received READY and its servers."""
+        self.adapter.ready_shards.add(shard_id)
 
-    async def on_disconnect(self) -> None:
-        """The gateway connection dropped (discord.py reconnects by itself)."""
-        self.adapter.gateway_up = False
+    async def on_shard_resumed(self, shard_id: int) -> None:
+        """A shard's gateway session resumed after a disconnect."""
+        self.adapter.ready_shards.add(shard_id)
+
+    async def on_shard_disconnect(self, shard_id: int) -> None:
+        """A shard's connection dropped (discord.py reconnects by itself)."""
+        self.adapter.ready_shards.discard(shard_id)
 
     async def on_message(self, message: discord.Message) -> None:
         """Hand text messages to the adapter."""
@@ -345,6 +377,8 @@ class DiscordAdapter:
         guild_id: int | None = None,
         message_content: bool = False,
         max_ratelimit_timeout: float = 60.0,
+        shard_count: int | None = None,
+        shard_ids: Sequence[int] = (),
     ) -> None:
         self._commands = commands
         self._store = store
@@ -352,16 +386,30 @@ class DiscordAdapter:
         self._guild_id = guild_id
         self._gateway: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
-        self.gateway_up = False  # between READY (or RESUMED) and the next disconnect
+        self.ready_shards: set[int] = set()  # this process's shards between READY (or RESUMED) and a disconnect
         self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
+        self.identify_turns = store.limiter(bot_key(PLATFORM, token.reveal()), IDENTIFY_RATE, schedule="identify")
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content
         # The bot never joins voice: discord.py's start-up warnings about missing voice libraries are noise.
         discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
-        self.client = DigestClient(self, intents=intents, max_ratelimit_timeout=max_ratelimit_timeout)
-        add_commands(self.client.tree, self.on_command)
-        add_ranking_commands(self.client.tree, self.on_command)
+        self._new_client = functools.partial(
+            DigestClient,
+            self,
+            intents=intents,
+            max_ratelimit_timeout=max_ratelimit_timeout,
+            shard_count=shard_count,
+            shard_ids=shard_ids,
+        )
+        self.client = self._build_client()
+
+    def _build_client(self) -> DigestClient:
+        """A new discord.py client with every slash command on its tree."""
+        client = self._new_client()
+        add_commands(client.tree, self.on_command)
+        add_ranking_commands(client.tree, self.on_command)
+        return client
 
     async def login(self, *, sync_commands: bool) -> None:
         """Log in over REST (and, with sync_commands, register the slash commands); no gateway yet."""
@@ -381,15 +429,24 @@ class DiscordAdapter:
         log.info("discord logged in as %s (%s)", self.client.user, "gateway" if gateway else "REST only")
 
     async def _connect(self) -> None:
-        """Hold the gateway connection (discord.py reconnects by itself after ordinary disconnects)."""
+        """Hold every shard's gateway connection (discord.py reconnects by itself after ordinary disconnects).
+
+        After a close it does not retry (missing intents, a wrong shard), discord.py's sharded client closes
+        itself: the next attempt starts with a new one, logged in again.
+        """
+        if self.client.is_closed() and not self._closing.is_set():
+            self.client = self._build_client()
+            self.ready_shards.clear()
+            await self.login(sync_commands=False)
         try:
             await self.client.connect(reconnect=True)
         except discord.PrivilegedIntentsRequired:
             raise ConfigError(PRIVILEGED_INTENT_MISSING) from None
 
     def connected(self) -> bool:
-        """True between login and stop while the gateway (when there is one) is connected and ready."""
-        gateway_ok = self._gateway is None or self.gateway_up
+        """True between login and stop while every shard of this process (when it has a gateway) is ready."""
+        shards = self.client.own_shards()
+        gateway_ok = self._gateway is None or (shards is not None and shards <= self.ready_shards)
         return self._logged_in and not self.client.is_closed() and gateway_ok
 
     async def stop(self) -> None:

@@ -55,6 +55,7 @@ SLOW_COMMANDS = frozenset({"digest", "paper"})  # they may fetch from arXiv and 
 BUTTONS_PER_ROW = 6
 MAX_SEND_ATTEMPTS = 4
 CALLBACK_ANSWER_LIMIT = 200  # Telegram shows at most 200 characters of a button's answer
+PAID_BROADCAST_RATE = 1000  # messages a second with allow_paid_broadcast (0.1 Telegram Star each)
 CONCURRENT_UPDATES = 256  # chats answered at once (most wait on I/O); one chat's own updates run in order
 ALLOWED_UPDATES = ["message", "callback_query"]
 WEBHOOK_BOOTSTRAP_RETRIES = 3  # setWebhook attempts at start-up beyond the first, a second apart
@@ -165,12 +166,19 @@ class TelegramAdapter:
         *,
         pacer: ChatPacer | None = None,
         max_rate: int = 30,
+        paid_broadcast: bool = False,
     ) -> None:
         self._commands = commands
         self._store = store
         self._pacer = pacer or ChatPacer()
         # Messages only: Telegram does not count chat actions, callback answers or reads toward the 30/s.
         self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), max_rate)
+        # With paid broadcasts, digests have a schedule of their own at Telegram's 1,000 a second (paid in Stars).
+        self._paid_limiter = (
+            store.limiter(bot_key(PLATFORM, token.reveal()), PAID_BROADCAST_RATE, schedule="paid")
+            if paid_broadcast
+            else None
+        )
         self._started = False
         self._polling = False
         self._webhook = False  # serving updates posted by Telegram (any number of replicas): each is taken once
@@ -394,7 +402,8 @@ class TelegramAdapter:
         """Push a scheduled digest to a chat (the delivery workers' entry point)."""
         chat_id = int(chat.chat_id)
         reply = DigestReply(digest, lang, header)
-        return await self.send(chat_id, [reply], is_group=chat_id < 0, skip=skip, on_sent=on_sent)
+        paid = self._paid_limiter is not None
+        return await self.send(chat_id, [reply], is_group=chat_id < 0, skip=skip, on_sent=on_sent, paid=paid)
 
     async def send_text(self, chat: ChatRef, text: str) -> SendResult:
         """Send a plain text to a chat (a broadcast)."""
@@ -419,17 +428,19 @@ class TelegramAdapter:
         skip: int = 0,
         on_sent: OnSent | None = None,
         urgent: bool = False,
+        paid: bool = False,
     ) -> SendResult:
         """Send replies to one chat in order and paced, after the first `skip` messages; stop if the chat is gone.
 
-        `urgent` (an answer to the user's own command) takes the bot's next free send slot ahead of queued digests.
+        `urgent` (an answer to the user's own command) takes the bot's next free send slot ahead of queued digests;
+        `paid` sends as a paid broadcast, in the paid schedule (only with TELEGRAM_PAID_BROADCAST).
         """
         messages = [m for reply in replies for m in render_reply(reply)]
         chat = chat_ref(chat_id)
         async with self._pacer.lock(chat.key):
             for number, message in enumerate(messages[skip:], skip + 1):
                 await self._pacer.wait_turn(chat.key, is_group)
-                result, chat_id = await self._send_one(chat_id, message, is_group, urgent)
+                result, chat_id = await self._send_one(chat_id, message, is_group, urgent, paid)
                 if result is not SendResult.SENT:
                     return result
                 self._pacer.sent(chat.key, is_group)
@@ -438,23 +449,33 @@ class TelegramAdapter:
         return SendResult.SENT
 
     async def _send_one(
-        self, chat_id: int, message: ChatMessage, is_group: bool, urgent: bool
+        self, chat_id: int, message: ChatMessage, is_group: bool, urgent: bool, paid: bool = False
     ) -> tuple[SendResult, int]:
         """Send one message in its slot, waiting out RetryAfter, following a migration, unsubscribing a blocked chat."""
+        paid_limiter = self._paid_limiter if paid else None
+        limiter = paid_limiter or self._limiter
+        flag = True if paid_limiter is not None else None  # None: the parameter is left out of the request
         for attempt in range(MAX_SEND_ATTEMPTS):
-            await self._limiter.acquire(chat_ref(chat_id).key, self._pacer.interval(is_group), urgent=urgent)
+            await limiter.acquire(chat_ref(chat_id).key, self._pacer.interval(is_group), urgent=urgent)
             try:
                 if message.document is not None:
                     await self.app.bot.send_document(
-                        chat_id, InputFile(message.document[1], message.document[0]), caption=message.html
+                        chat_id,
+                        InputFile(message.document[1], message.document[0]),
+                        caption=message.html,
+                        allow_paid_broadcast=flag,
                     )
                     return SendResult.SENT, chat_id
-                await self.app.bot.send_message(chat_id, message.html, reply_markup=keyboard(message))
+                await self.app.bot.send_message(
+                    chat_id, message.html, reply_markup=keyboard(message), allow_paid_broadcast=flag
+                )
                 return SendResult.SENT, chat_id
             except RetryAfter as exc:
                 delay = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
                 log.warning("telegram chat=%s: flood control, pausing every send of this bot %.0f s", chat_id, delay)
                 await self._limiter.pause(delay)
+                if self._paid_limiter is not None:
+                    await self._paid_limiter.pause(delay)
             except Forbidden as exc:
                 log.warning("telegram chat=%s: cannot send (%s); unsubscribing", chat_id, exc.message)
                 await self._store.delete_subscriber(chat_ref(chat_id))

@@ -181,7 +181,7 @@ async def test_render_rejects_malformed_json_in_one_line(tmp_path: Path, documen
 async def test_malformed_setting_is_named(env: dict[str, str], tmp_path: Path) -> None:
     """A malformed variable is reported in one line naming it, not as a traceback."""
     run = await run_cli(["digest", "--categories", "cs.LG"], {**env, "LLM_CONCURRENCY": "lots"}, tmp_path)
-    assert run.code == 1
+    assert run.code == 2
     assert "LLM_CONCURRENCY" in run.err and "Traceback" not in run.err
 
 

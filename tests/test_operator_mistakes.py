@@ -80,7 +80,7 @@ async def test_a_redis_url_with_a_bad_port_is_one_line(tmp_path: Path, url: str)
 
 
 async def test_several_bad_settings_are_one_line_naming_each(tmp_path: Path) -> None:
-    """Malformed settings are all named on one line, with exit 1, and the token beside them is never printed."""
+    """Malformed settings are all named on one line, with exit 2, and the token beside them is never printed."""
     env = base_env(tmp_path, TELEGRAM_BOT_TOKEN=TOKEN, LOG_LEVEL="LOUD", DELIVERY_CONCURRENCY="lots")
     line = one_line(await run_cli(["export"], env, tmp_path))
     assert "LOG_LEVEL" in line and "DELIVERY_CONCURRENCY" in line

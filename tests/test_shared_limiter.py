@@ -36,6 +36,7 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import DEFAULT_TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, FakeTelegram
+from tests.worker_processes import rate_while_busy
 
 DAY = date(2024, 3, 26)
 PAPERS = 87  # 29 papers fill one message (30 entries with the header): 87 make 3 messages, 58 make 2, 28 make 1
@@ -129,12 +130,6 @@ async def _no_collection_pauses() -> AsyncIterator[None]:
         gc.enable()
 
 
-def _rate_while_busy(times: list[float]) -> float:
-    """Messages a second while busy: over the middle 80% of the sends (not start-up, not the last few chats)."""
-    first, last = round(len(times) * 0.1), round(len(times) * 0.9)
-    return (last - first) / (times[last] - times[first])
-
-
 async def test_one_run_and_two_workers_together_keep_telegrams_limits(
     tmp_path: Path, store: Store, redis_server: RedisServer
 ) -> None:
@@ -165,7 +160,7 @@ async def test_one_run_and_two_workers_together_keep_telegrams_limits(
     assert per_chat == {chat.chat_id: size for chat, size in chats}
     assert telegram.rate_limited == 0, Counter(v.kind for v in telegram.limit_violations)
     assert telegram.limit_violations == []
-    rate = _rate_while_busy(sorted(m["sent_at"] for m in telegram.sent))
+    rate = rate_while_busy(sorted(m["sent_at"] for m in telegram.sent))
     assert rate >= 0.9 * GLOBAL_PER_SECOND, f"{rate:.1f} messages a second"
 
 

@@ -111,6 +111,12 @@ async def wait_until_drained(state: DeliveryState, timeout: float) -> None:
     raise AssertionError(f"{await state.queue_depth()} deliveries still queued after {timeout} s")
 
 
+def rate_while_busy(times: list[float]) -> float:
+    """Messages a second while busy: over the middle 80 % of the sends (not start-up, not the last few chats)."""
+    first, last = round(len(times) * 0.1), round(len(times) * 0.9)
+    return (last - first) / (times[last] - times[first])
+
+
 async def traces_of(store: Store, chat: ChatRef) -> list[str]:
     """Every key named after the chat, and every shared set or queue that still lists it."""
     named = re.compile(re.escape(chat.key) + r"(?![0-9])")

@@ -53,13 +53,13 @@ def listing_key(categories: tuple[str, ...] | list[str]) -> str:
 # (never the token); the braces make a Redis Cluster hash tag, so one script may touch both keys. A chat's key
 # is named by a hash too: it holds only when the chat may get its next message and expires seconds later, so
 # nothing named after a chat outlives its /stop.
-RATE_SLOT_KEY = PREFIX + "rate:{{{bot}}}:next"  # the bot's next free send slot, µs since the epoch
+RATE_SLOT_KEY = PREFIX + "rate:{{{bot}}}:{schedule}next"  # the bot's next free send slot, µs since the epoch
 RATE_CHAT_KEY = PREFIX + "rate:{{{bot}}}:chat:{chat}"  # the earliest next send to one chat, µs since the epoch
 
 
-def rate_slot_key(bot: str) -> str:
-    """The key holding a bot's next free send slot."""
-    return RATE_SLOT_KEY.format(bot=bot)
+def rate_slot_key(bot: str, schedule: str = "") -> str:
+    """The key holding a bot's next free send slot in one of its schedules (the default one, or e.g. "paid")."""
+    return RATE_SLOT_KEY.format(bot=bot, schedule=f"{schedule}:" if schedule else "")
 
 
 def rate_chat_key(bot: str, chat: str) -> str:

@@ -5,6 +5,9 @@ every process on every machine draws from one schedule spaced `1 / (rate × (1 -
 whatever the number of processes. The same script keeps a chat's sends `chat_gap` apart. Queued sends (digests)
 reserve at most `horizon` ahead; urgent ones (a reply to a user's own command) take the next free slot at once,
 so they wait at most about `horizon` behind a busy schedule, and still count toward the rate.
+
+A bot may have more than one schedule (`schedule`, e.g. Telegram's paid broadcasts at 1,000 a second beside the
+free 30): each has its own slots, while a chat's gap is one for the bot, whichever schedule its sends use.
 """
 
 from __future__ import annotations
@@ -84,12 +87,14 @@ class SharedLimiter:
         bot: str,
         rate: float,
         *,
+        schedule: str = "",
         margin: float = MARGIN,
         horizon: float = HORIZON_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._bot = bot
+        self._slot_key = rate_slot_key(bot, schedule)
         self.spacing = 1.0 / (rate * (1.0 - margin))
         self._horizon = horizon
         self._sleep = sleep
@@ -121,7 +126,7 @@ class SharedLimiter:
         if self._clock() < self._offline_until:
             return
         try:
-            await self._pause_script(keys=[rate_slot_key(self._bot)], args=[round(seconds * MICRO)])
+            await self._pause_script(keys=[self._slot_key], args=[round(seconds * MICRO)])
         except (RedisError, OSError) as exc:
             self._went_offline(exc)
 
@@ -129,7 +134,7 @@ class SharedLimiter:
         """One reservation attempt in Redis (or, while Redis is unreachable, in this process alone)."""
         if self._clock() < self._offline_until:
             return self._reserve_locally()
-        keys = [rate_slot_key(self._bot)] + ([rate_chat_key(self._bot, chat)] if chat is not None else [])
+        keys = [self._slot_key] + ([rate_chat_key(self._bot, chat)] if chat is not None else [])
         horizon = -1 if urgent else round(self._horizon * MICRO)
         try:
             status, wait = await self._reserve_script(

@@ -14,11 +14,15 @@ and refused with Discord's 400 "Invalid Form Body" JSON when one is exceeded. Sc
 answers 403 (50007 cannot DM, 50013 missing permissions) or 404 (10003 unknown channel), and 429s with a `Via`
 header and a JSON `retry_after`, as Discord's edge sends them.
 
-A minimal gateway at `gateway_url` (point `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY` at it): HELLO,
-IDENTIFY, READY and heartbeats in plain JSON text frames; `close_gateway_with` makes it close every connection
-after IDENTIFY with a code (4014: privileged intents not enabled), `drop_gateway()` drops the open ones. Commands
-are not delivered over it: `slash()` and `press()` build INTERACTION_CREATE payloads for the test to hand to
-`client._connection.parse_interaction_create`.
+A minimal sharded gateway at `gateway_url` (`GET /gateway/bot` names it, with `shard_count` shards, 2 by default;
+point `discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY` at it for an explicit shard count): HELLO, IDENTIFY,
+READY and heartbeats in plain JSON text frames. Each IDENTIFY must carry `"shard": [id, shard_count]` (4010
+Invalid Shard otherwise; 4011 Sharding Required without it when there is more than one shard), and each shard
+is told only of the servers it owns, `(guild_id >> 22) % shard_count`, as unavailable guilds in its READY and then
+one GUILD_CREATE each. `close_gateway_with` makes it close every connection after IDENTIFY with a code (4014:
+privileged intents not enabled), `drop_gateway()` drops the open ones (or one shard's). `slash()` and `press()`
+build INTERACTION_CREATE payloads: `dispatch()` sends one over the shard that owns its server, as Discord does, or
+a test hands it to `client._connection.parse_interaction_create` without a gateway.
 """
 
 from __future__ import annotations
@@ -192,10 +196,11 @@ class _Interaction:
 class FakeDiscord(LoopbackServer):
     """A fake Discord REST API on a free loopback port; `api_base` is what discord.http.Route.BASE should be."""
 
-    def __init__(self, token: str = DEFAULT_TOKEN, app_id: int = APP_ID) -> None:
+    def __init__(self, token: str = DEFAULT_TOKEN, app_id: int = APP_ID, shard_count: int = 2) -> None:
         super().__init__()
         self.token = token
         self.app_id = app_id
+        self.shard_count = shard_count
         self.requests: list[tuple[str, str]] = []
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or a guild id -> registered commands
         self.command_puts: list[str] = []
@@ -213,7 +218,12 @@ class FakeDiscord(LoopbackServer):
         self._rate_limits: defaultdict[int, deque[float]] = defaultdict(deque)
         self.close_gateway_with: int | None = None
         self.identified: list[dict[str, Any]] = []
+        self.identified_at: list[float] = []  # when each IDENTIFY arrived (time.monotonic)
+        self.dispatched: list[tuple[int, str]] = []  # (shard, event) of every event sent over the gateway
+        self.guilds: set[int] = set()  # servers the bot is in (each announced on the shard that owns it)
         self._sockets: set[web.WebSocketResponse] = set()
+        self._shards: dict[int, web.WebSocketResponse] = {}  # shard id -> its open, identified connection
+        self._sequence = itertools.count(1)
         self.posted_at: list[float] = []  # when each channel message request arrived (time.monotonic)
 
     # ----------------------------------------------------------------- lifecycle and routes
@@ -228,14 +238,95 @@ class FakeDiscord(LoopbackServer):
         """The value for `DiscordWebSocket.DEFAULT_GATEWAY`."""
         return f"{self.root_url.replace('http://', 'ws://')}/gateway"
 
-    async def drop_gateway(self, code: int = 4000) -> None:
-        """Close every open gateway connection with `code` (4000: a resumable error, discord.py reconnects)."""
+    def shard_of(self, guild_id: int | None) -> int:
+        """The shard that carries a server's events (DMs: shard 0), by Discord's formula."""
+        return 0 if guild_id is None else (guild_id >> 22) % self.shard_count
+
+    def connected_shards(self) -> set[int]:
+        """The shards with an open, identified gateway connection."""
+        return {shard for shard, ws in self._shards.items() if not ws.closed}
+
+    async def drop_gateway(self, code: int = 4000, shard: int | None = None) -> None:
+        """Close every open gateway connection (or one shard's) with `code` (4000: resumable, discord.py reconnects)."""
         for ws in list(self._sockets):
-            await ws.close(code=code)
+            if shard is None or self._shards.get(shard) is ws:
+                await ws.close(code=code)
+
+    async def dispatch(self, event: str, payload: dict[str, Any]) -> int:
+        """Send a gateway event (INTERACTION_CREATE, MESSAGE_CREATE...) over the shard owning its server; that shard."""
+        guild_id = payload.get("guild_id")
+        shard = self.shard_of(int(guild_id) if guild_id else None)
+        ws = self._shards.get(shard)
+        if ws is None or ws.closed:
+            raise AssertionError(f"shard {shard} is not connected (connected: {sorted(self.connected_shards())})")
+        await self._send(ws, event, payload)
+        self.dispatched.append((shard, event))
+        return shard
 
     async def before_close(self) -> None:
         """Close open gateway connections."""
         await self.drop_gateway(1001)
+
+    async def _send(self, ws: web.WebSocketResponse, event: str, data: dict[str, Any]) -> None:
+        """One DISPATCH frame."""
+        await ws.send_str(json.dumps({"op": 0, "t": event, "s": next(self._sequence), "d": data}))
+
+    def _guild(self, guild_id: int) -> dict[str, Any]:
+        """A GUILD_CREATE payload: a server with one text channel, the bot its only member."""
+        return {
+            "id": str(guild_id),
+            "name": f"server {guild_id}",
+            "icon": None,
+            "owner_id": "1",
+            "unavailable": False,
+            "member_count": 1,
+            "roles": [{"id": str(guild_id), "name": "@everyone", "permissions": str(EVERYONE_PERMISSIONS)}],
+            "channels": [],
+            "threads": [],
+            "members": [],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "voice_states": [],
+            "presences": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "large": False,
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "preferred_locale": "en-US",
+        }
+
+    async def _identify(self, ws: web.WebSocketResponse, identify: dict[str, Any]) -> bool:
+        """Answer an IDENTIFY: READY and the shard's servers, or a close (scripted, or for a wrong shard)."""
+        self.identified.append(identify)
+        self.identified_at.append(time.monotonic())
+        shard = identify.get("shard")
+        if self.close_gateway_with is not None:
+            await ws.close(code=self.close_gateway_with)
+            return False
+        if shard is None and self.shard_count > 1:
+            await ws.close(code=4011, message=b"Sharding required.")
+            return False
+        shard_id, count = shard or (0, 1)
+        if count != self.shard_count or not 0 <= shard_id < count:
+            await ws.close(code=4010, message=b"Invalid shard.")
+            return False
+        self._shards[shard_id] = ws
+        owned = sorted(g for g in self.guilds if self.shard_of(g) == shard_id)
+        ready = {
+            "v": 10,
+            "user": self.bot_user,
+            "guilds": [{"id": str(g), "unavailable": True} for g in owned],
+            "session_id": f"fake-session-{shard_id}",
+            "resume_gateway_url": self.gateway_url,
+            "shard": [shard_id, count],
+            "application": {"id": str(self.app_id), "flags": 0},
+        }
+        await self._send(ws, "READY", ready)
+        for guild_id in owned:
+            await self._send(ws, "GUILD_CREATE", self._guild(guild_id))
+        return True
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         """HELLO, then READY after IDENTIFY (or a scripted close), then heartbeat ACKs."""
@@ -246,21 +337,9 @@ class FakeDiscord(LoopbackServer):
             await ws.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41250}}))
             async for message in ws:
                 payload = json.loads(message.data)
-                if payload["op"] == 2:
-                    self.identified.append(payload["d"])
-                    if self.close_gateway_with is not None:
-                        await ws.close(code=self.close_gateway_with)
-                        break
-                    ready = {
-                        "v": 10,
-                        "user": self.bot_user,
-                        "guilds": [],
-                        "session_id": "fake-session",
-                        "resume_gateway_url": self.gateway_url,
-                        "application": {"id": str(self.app_id), "flags": 0},
-                    }
-                    await ws.send_str(json.dumps({"op": 0, "t": "READY", "s": 1, "d": ready}))
-                elif payload["op"] == 6:  # RESUME: the session cannot be resumed, identify again
+                if payload["op"] == 2 and not await self._identify(ws, payload["d"]):
+                    break
+                if payload["op"] == 6:  # RESUME: the session cannot be resumed, identify again
                     await ws.send_str(json.dumps({"op": 9, "d": False}))
                 elif payload["op"] == 1:
                     await ws.send_str(json.dumps({"op": 11}))
@@ -268,11 +347,19 @@ class FakeDiscord(LoopbackServer):
             self._sockets.discard(ws)
         return ws
 
+    async def _gateway_bot(self, request: web.Request) -> web.Response:
+        """GET /gateway/bot: where to connect and how many shards to run."""
+        if not self._authorised(request):
+            return _json({"message": "401: Unauthorized", "code": 0}, 401)
+        limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
+        return _json({"url": self.gateway_url, "shards": self.shard_count, "session_start_limit": limit})
+
     def routes(self, app: web.Application) -> None:
         """Discord's REST routes this fake implements; anything else is a 404 and recorded."""
         api = "/api/v10"
         r = app.router
         r.add_get("/gateway", self._gateway)
+        r.add_get(f"{api}/gateway/bot", self._gateway_bot)
         r.add_get(f"{api}/users/@me", self._me)
         r.add_post(f"{api}/users/@me/channels", self._open_dm)
         r.add_get(f"{api}/oauth2/applications/@me", self._application)

@@ -16,8 +16,10 @@ anything else is recorded and answered 404. Messages in HTML parse mode are vali
 does (allowed tags, balanced tags, escaped `<` and `&`) and stored as the plain text plus entities.
 A getUpdates that starts while another is pending ends the pending one with 409 Conflict, as Telegram does.
 Tests script users (`user_sends`, `user_presses`), failures (`block`, `migrate`, `retry_after`) and
-can check or enforce Telegram's rate limits (`limit_violations`, `enforce_limits=True`). In webhook mode the
-test plays Telegram's side itself: `message_update` builds an update and `post_update` posts it to a replica.
+can check or enforce Telegram's rate limits (`limit_violations`, `enforce_limits=True`): 1 message a second
+per private chat, 20 a minute per group, 30 a second overall, and 1,000 a second overall for messages sent
+with `allow_paid_broadcast` (counted in `paid_sent`; the free ones count toward the 1,000 too). In webhook mode
+the test plays Telegram's side itself: `message_update` builds an update and `post_update` posts it to a replica.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ MAX_KEYBOARD_BUTTONS = 100
 PRIVATE_CHAT_PER_SECOND = 1
 GROUP_PER_MINUTE = 20
 GLOBAL_PER_SECOND = 30
+PAID_PER_SECOND = 1000  # with allow_paid_broadcast; the others still count toward GLOBAL_PER_SECOND
 
 MemberStatus = Literal["creator", "administrator", "member", "restricted", "left", "kicked"]
-LimitKind = Literal["private_chat_per_second", "group_per_minute", "global_per_second"]
+LimitKind = Literal["private_chat_per_second", "group_per_minute", "global_per_second", "paid_per_second"]
 
 # Parameters whose string values are never JSON: everything else arriving as a string is JSON-decoded
 # when it parses (python-telegram-bot json.dumps-es every non-string value).
@@ -134,6 +137,7 @@ class SentMessage(TypedDict):
     entities: list[dict[str, Any]]
     sent_at: float
     message: dict[str, Any]
+    paid: bool  # sent with allow_paid_broadcast
 
 
 @dataclass(frozen=True)
@@ -470,6 +474,8 @@ class FakeTelegram(LoopbackServer):
         self._migrated: dict[int | str, int] = {}
         self._retry_after: deque[int] = deque()
         self._recent_global: deque[float] = deque()
+        self._recent_any: deque[float] = deque()  # paid and free messages alike, for the paid broadcast limit
+        self.paid_sent = 0  # messages accepted with allow_paid_broadcast
         self._recent_by_chat: defaultdict[int | str, deque[float]] = defaultdict(deque)
         self._updates_changed = asyncio.Event()
         self._sent_changed = asyncio.Event()
@@ -941,14 +947,15 @@ class FakeTelegram(LoopbackServer):
             raise _ApiError(400, f"Bad Request: {len(entities)} entities; Telegram renders only {MAX_ENTITIES}")
         return raw, text, entities
 
-    def _check_limits(self, chat_id: int | str, now: float) -> None:
+    def _check_limits(self, chat_id: int | str, now: float, paid: bool = False) -> None:
         """Record (and, when enforcing, refuse with 429) sends beyond Telegram's rate limits."""
         chat_type = self._chat(chat_id)["type"]
         per_chat = self._recent_by_chat[chat_id]
         while per_chat and per_chat[0] <= now - 60:
             per_chat.popleft()
-        while self._recent_global and self._recent_global[0] <= now - 1:
-            self._recent_global.popleft()
+        for recent in (self._recent_global, self._recent_any):
+            while recent and recent[0] <= now - 1:
+                recent.popleft()
         broken: list[tuple[LimitKind, int, float]] = []
         if chat_type == "private":
             last_second = [t for t in per_chat if t > now - 1]
@@ -956,9 +963,12 @@ class FakeTelegram(LoopbackServer):
                 broken.append(("private_chat_per_second", len(last_second) + 1, last_second[0] + 1 - now))
         elif len(per_chat) >= GROUP_PER_MINUTE:
             broken.append(("group_per_minute", len(per_chat) + 1, per_chat[-GROUP_PER_MINUTE] + 60 - now))
-        if len(self._recent_global) >= GLOBAL_PER_SECOND:
+        if not paid and len(self._recent_global) >= GLOBAL_PER_SECOND:
             wait = self._recent_global[-GLOBAL_PER_SECOND] + 1 - now
             broken.append(("global_per_second", len(self._recent_global) + 1, wait))
+        if len(self._recent_any) >= PAID_PER_SECOND:
+            wait = self._recent_any[-PAID_PER_SECOND] + 1 - now
+            broken.append(("paid_per_second", len(self._recent_any) + 1, wait))
         for kind, count, _ in broken:
             self.limit_violations.append(LimitViolation(kind=kind, chat_id=chat_id, at=now, count=count))
         if broken and self.enforce_limits:
@@ -966,7 +976,11 @@ class FakeTelegram(LoopbackServer):
             seconds = max(1, math.ceil(max(wait for _, _, wait in broken)))
             raise _ApiError(429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds})
         per_chat.append(now)
-        self._recent_global.append(now)
+        self._recent_any.append(now)
+        if paid:
+            self.paid_sent += 1
+        else:
+            self._recent_global.append(now)
 
     async def _send_message(self, params: dict[str, Any]) -> dict[str, Any]:
         """sendMessage: scripted failures, validation, rate limits, then a full Message object."""
@@ -979,7 +993,8 @@ class FakeTelegram(LoopbackServer):
         markup = params.get("reply_markup")
         _validate_reply_markup(markup)
         now = self.clock()
-        self._check_limits(chat_id, now)
+        paid = params.get("allow_paid_broadcast") is True
+        self._check_limits(chat_id, now, paid)
         message: dict[str, Any] = {
             "message_id": self._next_message_id(chat_id),
             "from": self._user(self.bot_id),
@@ -1003,6 +1018,7 @@ class FakeTelegram(LoopbackServer):
                 entities=entities,
                 sent_at=now,
                 message=message,
+                paid=paid,
             )
         )
         self._notify_sent()
