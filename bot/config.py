@@ -252,6 +252,7 @@ class Settings(BaseSettings):
             self.telegram_webhook_url, secret, self.telegram_webhook_listen, self.telegram_webhook_port
         )
 
+    @model_validator(mode="after")
     def _shards_valid(self) -> Settings:
         """DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT, and every id is below it, each once."""
         ids, count = self.discord_shard_ids, self.discord_shard_count
