@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -143,6 +143,13 @@ class CompiledMatcher:
                 word: {phrase: frozenset(fids) for phrase, fids in phrases.items()}
                 for word, phrases in excluding.items()
             }
+            # A paper in one of these categories is matched by some category-only filter, whatever its words say.
+            self._pure_category_keys = frozenset(key for keys in self._pure_category.values() for key in keys)
+
+    @classmethod
+    def of_filters(cls, filters: Iterable[Filter]) -> CompiledMatcher:
+        """A matcher of filters that belong to nobody in particular, for `matched_indices`."""
+        return cls({"": tuple(filters)})
 
     def _index(self, fid: int, f: Filter, c: _Compiled, excluding: dict[str, dict[tuple[str, ...], set[int]]]) -> None:
         """Index one filter by its include terms if it has any, else by its categories, else as unconditional."""
@@ -184,6 +191,17 @@ class CompiledMatcher:
                 elif chosen:
                     result[subscriber] = list(chosen)
             return result
+
+    def matched_indices(self, listing: Sequence[Paper] | PreparedPapers) -> list[int]:
+        """The ascending indices of the papers at least one filter matches (the union, without any per-chat list)."""
+        prepared = listing if isinstance(listing, PreparedPapers) else PreparedPapers(listing)
+        pure = self._pure_category_keys
+        with _gc_paused():
+            return [
+                i
+                for i, text in enumerate(prepared.texts())
+                if not pure.isdisjoint(text.category_keys) or self._matching_filters(text)
+            ]
 
     def _hits_by_filter(self, texts: Sequence[_PaperText]) -> list[Sequence[int]]:
         """For each distinct filter, the ascending indices of the papers it matches."""

@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
 from bot.errors import DigestError, StoreUnavailable
+from bot.filters import Filter, parse_filter
 from bot.models import Listing, Paper, Translation
 from bot.store.availability import describe_outage, is_outage, server_location
 from bot.store.budget import TranslationBudget
@@ -51,7 +52,7 @@ from bot.store.lease import Lease, poller_lease
 from bot.store.limiter import SharedLimiter
 from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
-from bot.subscribers import ChatRef, Subscriber
+from bot.subscribers import ChatRef, Lang, Subscriber, parse_time
 
 log = logging.getLogger(__name__)
 UNREADABLE = (DigestError, ValueError, TypeError, AttributeError)  # what a damaged subscriber hash raises
@@ -282,6 +283,30 @@ class Store:
                     subscribers.append(sub)
         return subscribers
 
+    async def audience_filters(self, platforms: frozenset[str], batch: int = 2000) -> list[Filter]:
+        """Every distinct filter of the readable subscriptions of these platforms, each stored text parsed once.
+
+        Subscribers share most of their filters, so this costs one parse per distinct filter text, not per
+        subscriber; the chats are scanned page by page and read with one pipelined HMGET per page, and no
+        Subscriber is built. An unreadable subscription is skipped and noted, as `all_subscribers` does.
+        """
+        reader = _AudienceReader()
+        cursor: int | str = 0
+        while True:
+            cursor, members = await self._redis.sscan(SUBSCRIBERS_KEY, cursor, count=batch)
+            chats = [chat for chat in map(ChatRef.from_key, map(str, members)) if chat.platform in platforms]
+            if chats:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for chat in chats:
+                        pipe.hmget(subscriber_key(chat), list(_AUDIENCE_FIELDS))
+                    rows = await pipe.execute()
+                for chat, row in zip(chats, rows, strict=True):
+                    reason = reader.add(row)
+                    if reason is not None:
+                        await self._note_unreadable(chat, reason)
+            if int(cursor) == 0:
+                return reader.filters()
+
     async def _note_unreadable(self, chat: ChatRef, reason: str) -> None:
         """Note an unreadable subscription for the operator, logging it the first time only."""
         if await self._redis.hsetnx(BROKEN_SUBSCRIBERS_KEY, chat.key, reason):
@@ -320,6 +345,67 @@ def read_subscriber(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscriber | st
         return subscriber_from_fields(chat, fields)
     except UNREADABLE as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
+
+
+_AUDIENCE_FIELDS = ("filters", "time", "lang")  # what makes a stored subscription readable (see subscriber_from_fields)
+
+
+class _AudienceReader:
+    """Collects the distinct filters of many stored subscriptions, parsing each distinct text once."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Filter | str] = {}  # stored filter text -> its Filter, or why it is unreadable
+        self._checked: dict[tuple[str, str], str | None] = {}  # (time, lang) -> why unreadable, or None
+        self._filters: dict[Filter, None] = {}  # an ordered set
+
+    def add(self, row: Sequence[Any]) -> str | None:
+        """Take one subscription's (filters, time, lang) fields; returns why it is unreadable, or None."""
+        raw_filters, raw_time, raw_lang = row
+        if raw_filters is None and raw_time is None and raw_lang is None:
+            return None  # gone meanwhile, or a hash holding no subscription fields: nothing to read
+        settings = (str(raw_time or "09:00"), str(raw_lang or "both"))
+        if settings not in self._checked:
+            self._checked[settings] = _unreadable_settings(*settings)
+        reason = self._checked[settings]
+        if reason is not None:
+            return reason
+        try:
+            texts = json.loads(raw_filters or "[]")
+            found = [self._parse(text) for text in texts]
+        except UNREADABLE as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
+        filters: list[Filter] = []
+        for parsed in found:
+            if isinstance(parsed, str):
+                return parsed
+            filters.append(parsed)
+        self._filters.update(dict.fromkeys(filters))
+        return None
+
+    def _parse(self, text: Any) -> Filter | str:
+        """One stored filter text's Filter (parsed the first time it is met), or why it cannot be read."""
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            try:
+                parsed = parse_filter(text, check_typos=False)
+            except UNREADABLE as exc:
+                parsed = f"{type(exc).__name__}: {exc}"[:300]
+            self._parsed[text] = parsed
+        return parsed
+
+    def filters(self) -> list[Filter]:
+        """The distinct filters read so far, in the order first met."""
+        return list(self._filters)
+
+
+def _unreadable_settings(raw_time: str, raw_lang: str) -> str | None:
+    """Why a stored delivery time or language cannot be read, or None when both can."""
+    try:
+        parse_time(raw_time)
+        Lang(raw_lang)
+    except UNREADABLE as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return None
 
 
 def _read_rows(chats: list[ChatRef], rows: list[Any]) -> list[tuple[ChatRef, Subscriber | str]]:
