@@ -7,7 +7,9 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
+from datetime import time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
@@ -52,7 +54,7 @@ from bot.store.lease import Lease, poller_lease
 from bot.store.limiter import SharedLimiter
 from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
-from bot.subscribers import ChatRef, Lang, Subscriber, parse_time
+from bot.subscribers import DEFAULT_TIMEZONE, ChatRef, Lang, Subscriber, parse_time
 
 log = logging.getLogger(__name__)
 UNREADABLE = (DigestError, ValueError, TypeError, AttributeError)  # what a damaged subscriber hash raises
@@ -291,9 +293,10 @@ class Store:
         Subscriber is built. An unreadable subscription is skipped and noted, as `all_subscribers` does.
         """
         reader = _AudienceReader()
-        cursor: int | str = 0
+        cursor = 0
         while True:
             cursor, members = await self._redis.sscan(SUBSCRIBERS_KEY, cursor, count=batch)
+            cursor = int(cursor)
             chats = [chat for chat in map(ChatRef.from_key, map(str, members)) if chat.platform in platforms]
             if chats:
                 async with self._redis.pipeline(transaction=False) as pipe:
@@ -304,8 +307,43 @@ class Store:
                     reason = reader.add(row)
                     if reason is not None:
                         await self._note_unreadable(chat, reason)
-            if int(cursor) == 0:
+            if cursor == 0:
                 return reader.filters()
+
+    async def schedules(self, chats: Sequence[ChatRef]) -> list[tuple[time, str] | None]:
+        """Each chat's delivery time and timezone, in one round trip; None where there is no readable subscription.
+
+        The filters are checked for being a JSON list of texts, not parsed (a text that no longer parses is found
+        by the daily read of every filter, `audience_filters`, and noted then); a chat noted as unreadable is read
+        in full, so a repaired one is scheduled again.
+        """
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hkeys(BROKEN_SUBSCRIBERS_KEY)
+            for chat in chats:
+                pipe.hmget(subscriber_key(chat), list(_SCHEDULE_FIELDS))
+            broken, *rows = await pipe.execute()
+        noted = {str(key) for key in broken}
+        checks: dict[tuple[str, str, str], tuple[time, str] | str] = {}
+        found: list[tuple[time, str] | None] = []
+        for chat, row in zip(chats, rows, strict=True):
+            if all(value is None for value in row):
+                found.append(None)
+                continue
+            if chat.key in noted:
+                sub = await self.get_subscriber(chat)
+                found.append(None if sub is None else (sub.delivery_time, sub.timezone))
+                continue
+            raw_filters, *settings = (None if value is None else str(value) for value in row)
+            key = (settings[0] or "09:00", settings[1] or DEFAULT_TIMEZONE, settings[2] or "both")
+            if key not in checks:
+                checks[key] = _schedule_of(*key)
+            schedule = _readable_schedule(checks[key], raw_filters)
+            if isinstance(schedule, str):
+                await self._note_unreadable(chat, schedule)
+                found.append(None)
+            else:
+                found.append(schedule)
+        return found
 
     async def _note_unreadable(self, chat: ChatRef, reason: str) -> None:
         """Note an unreadable subscription for the operator, logging it the first time only."""
@@ -396,6 +434,36 @@ class _AudienceReader:
     def filters(self) -> list[Filter]:
         """The distinct filters read so far, in the order first met."""
         return list(self._filters)
+
+
+_SCHEDULE_FIELDS = ("filters", "time", "tz", "lang")
+
+
+def _schedule_of(raw_time: str, tz: str, raw_lang: str) -> tuple[time, str] | str:
+    """A stored delivery time and timezone, or why they (or the stored language) cannot be read."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return _unreadable_settings(raw_time, raw_lang) or (parse_time(raw_time), tz)
+
+
+def _filters_unreadable(raw: str | None) -> str | None:
+    """Why stored filters are not a JSON list of texts, or None when they are."""
+    try:
+        texts = json.loads(raw or "[]")
+    except ValueError as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        return "TypeError: the stored filters are not a list of texts"
+    return None
+
+
+def _readable_schedule(checked: tuple[time, str] | str, raw_filters: str | None) -> tuple[time, str] | str:
+    """The checked schedule, unless the settings (already checked) or the filters cannot be read: then why."""
+    if isinstance(checked, str):
+        return checked
+    return _filters_unreadable(raw_filters) or checked
 
 
 def _unreadable_settings(raw_time: str, raw_lang: str) -> str | None:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import cached_property
+from typing import Any, Literal
 
 import redis.asyncio as redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from bot.models import Listing
 from bot.store import delivery_scripts as lua
 from bot.store.codec import listing_from_json, listing_to_json
+from bot.store.enqueue_script import OFFER_DUE
 from bot.store.keys import (
     DAY_TTL_SECONDS,
     DAYS_KEY,
@@ -39,6 +42,8 @@ from bot.store.lease import RELEASE_SCRIPT as _RELEASE_LOCK  # give it up only i
 from bot.subscribers import ChatRef
 
 CLAIM_SCAN = 200  # pending entries looked at per take-over attempt (live workers' leased ones are skipped)
+OfferMode = Literal["schedule", "wait", "offer"]  # what the enqueue tick's offers mean now (see OFFER_DUE)
+DuePlan = tuple[ChatRef, str, bool]  # a chat, its next due time ('' unschedules, '=' keeps it), offer it the day?
 FOLLOWED = -1  # a script's answer when the chat migrated meanwhile: follow its forwarding and run it again
 # Put every dead letter back on the delivery stream (as a fresh delivery) and drop it from the dead letters.
 _REQUEUE_DEAD = """
@@ -374,3 +379,40 @@ class DeliveryState:
     async def requeue_dead_letters(self) -> int:
         """Put every dead letter back on the delivery stream in one atomic step; returns how many."""
         return int(await self._requeue_dead(keys=[DEAD_KEY, QUEUE_KEY]))
+
+    # ---- the enqueue tick, a batch of chats at a time (one round trip per batch)
+
+    @cached_property
+    def _offer_due(self) -> AsyncScript:
+        """The enqueue tick's per-batch script."""
+        return self._redis.register_script(OFFER_DUE)
+
+    async def offer_due(self, mode: OfferMode, newest: str | None, plan: Sequence[DuePlan]) -> int:
+        """For each chat: offer it `newest` (queue it, or make it wait) if asked, then set or clear its due time.
+
+        `mode` says what an offer means now (see OFFER_DUE); chats without a subscription are never queued,
+        and a chat is queued at most once per day. Returns how many digests were queued.
+        """
+        if not plan:
+            return 0
+        keys = [DUE_KEY, WAITING_KEY, QUEUE_KEY, DAYS_KEY]
+        args: list[str | int] = [mode, newest or "", RECORD_TTL_SECONDS]
+        for chat, due, offer in plan:
+            keys += [subscriber_key(chat), records_key(chat)]
+            args += [chat.key, due, "1" if offer else "0"]
+        return int(await self._offer_due(keys=keys, args=args))
+
+    async def pop_unscheduled_all(self, batch: int = 1000) -> AsyncIterator[list[ChatRef]]:
+        """Take every chat whose delivery time is new or changed, a batch at a time."""
+        while chats := await self.pop_unscheduled(batch):
+            yield chats
+
+    async def due_batches(self, now_epoch: float, batch: int = 1000) -> AsyncIterator[list[ChatRef]]:
+        """Every chat whose delivery time has come, a batch at a time (the caller reschedules each batch)."""
+        while chats := await self.due_chats(now_epoch, batch):
+            yield chats
+
+    async def stop_waiting_all(self, chats: Sequence[ChatRef]) -> None:
+        """Take chats off the waiting list once they were offered the day they waited for."""
+        if chats:
+            await self._redis.srem(WAITING_KEY, *(chat.key for chat in chats))

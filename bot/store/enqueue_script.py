@@ -1,0 +1,51 @@
+"""The enqueue tick's one step per batch of chats, as a Lua script: due times set, digests queued, all at once.
+
+It keeps every promise of the per-chat steps it replaces (ADD_IF_SUBSCRIBED, ENQUEUE_ONCE): a chat without a
+subscription is never queued nor scheduled, a chat is queued at most once per day (HSETNX on its records), a
+chat that already has the newest day gets nothing; each chat's keys are passed in KEYS.
+"""
+
+from __future__ import annotations
+
+# KEYS: due, waiting, stream, days; then for each chat: its subscriber hash, its records.
+# ARGV: mode (`schedule`: set due times only; `wait`: offered chats wait for a late day; `offer`: queue the newest
+#       day), the newest ready day, the records' ttl; then for each chat: its key, its next due time (epoch
+#       seconds; '' to unschedule it, '=' to leave it), '1' to offer it the day (else '0').
+# Returns how many digests it queued.
+OFFER_DUE = """
+local mode, newest, ttl = ARGV[1], ARGV[2], ARGV[3]
+local days = {}
+if mode == 'offer' then days = redis.call('ZRANGE', KEYS[4], 0, -1) end
+local queued = 0
+for i = 0, (#KEYS - 4) / 2 - 1 do
+  local sub, records = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+  local chat, due, offer = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
+  local subscribed = redis.call('EXISTS', sub) == 1
+  if offer == '1' and subscribed then
+    if mode == 'wait' then
+      redis.call('SADD', KEYS[2], chat)
+    elseif mode == 'offer' then
+      local last = redis.call('HGET', sub, 'last_day')
+      if not last or last < newest then
+        local skipped = 0
+        if last then
+          for _, day in ipairs(days) do
+            if day > last and day < newest then skipped = skipped + 1 end
+          end
+        end
+        if redis.call('HSETNX', records, 'enqueued:' .. newest, '1') == 1 then
+          redis.call('EXPIRE', records, ttl)
+          redis.call('XADD', KEYS[3], '*', 'chat', chat, 'day', newest, 'skipped', skipped)
+          queued = queued + 1
+        end
+      end
+    end
+  end
+  if due == '' or (due ~= '=' and not subscribed) then
+    redis.call('ZREM', KEYS[1], chat)
+  elseif due ~= '=' then
+    redis.call('ZADD', KEYS[1], due, chat)
+  end
+end
+return queued
+"""
