@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bench import (
+    daily_job,
     delivery,
     delivery_workers,
     flood,
@@ -17,6 +18,7 @@ from bench import (
     paper_during_match,
     paper_latency,
     paper_load,
+    queueing,
     ranking,
     storage,
     translation,
@@ -35,6 +37,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "flood": flood.run,
     "paper_during_match": paper_during_match.run,
     "ranking": ranking.run,
+    "queueing": queueing.run,
+    "daily_job": daily_job.run,
 }
 TIMING_SENSITIVE = frozenset({"delivery", "delivery_workers", "flood", "paper", "paper-load", "paper_during_match"})
 

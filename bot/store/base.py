@@ -8,12 +8,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import time
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
@@ -32,6 +34,7 @@ from bot.store.codec import (
 )
 from bot.store.delivery import DeliveryState
 from bot.store.delivery_scripts import MOVE_CHAT
+from bot.store.enqueue_script import READ_SCHEDULES
 from bot.store.keys import (
     BROKEN_SUBSCRIBERS_KEY,
     DUE_KEY,
@@ -310,6 +313,11 @@ class Store:
             if cursor == 0:
                 return reader.filters()
 
+    @cached_property
+    def _read_schedules(self) -> AsyncScript:
+        """The script that reads many subscriptions' scheduling fields in one reply."""
+        return self._redis.register_script(READ_SCHEDULES)
+
     async def schedules(self, chats: Sequence[ChatRef]) -> list[tuple[time, str] | None]:
         """Each chat's delivery time and timezone, in one round trip; None where there is no readable subscription.
 
@@ -317,27 +325,24 @@ class Store:
         by the daily read of every filter, `audience_filters`, and noted then); a chat noted as unreadable is read
         in full, so a repaired one is scheduled again.
         """
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hkeys(BROKEN_SUBSCRIBERS_KEY)
-            for chat in chats:
-                pipe.hmget(subscriber_key(chat), list(_SCHEDULE_FIELDS))
-            broken, *rows = await pipe.execute()
-        noted = {str(key) for key in broken}
+        if not chats:
+            return []
+        noted = {str(key) for key in await self._redis.hkeys(BROKEN_SUBSCRIBERS_KEY)}
+        rows = json.loads(await self._read_schedules(keys=[subscriber_key(chat) for chat in chats]))
         checks: dict[tuple[str, str, str], tuple[time, str] | str] = {}
         found: list[tuple[time, str] | None] = []
-        for chat, row in zip(chats, rows, strict=True):
-            if all(value is None for value in row):
+        for chat, (raw_filters, raw_time, tz, lang) in zip(chats, rows, strict=True):
+            if not (raw_filters or raw_time or tz or lang):
                 found.append(None)
                 continue
             if chat.key in noted:
                 sub = await self.get_subscriber(chat)
                 found.append(None if sub is None else (sub.delivery_time, sub.timezone))
                 continue
-            raw_filters, *settings = (None if value is None else str(value) for value in row)
-            key = (settings[0] or "09:00", settings[1] or DEFAULT_TIMEZONE, settings[2] or "both")
+            key = (raw_time or "09:00", tz or DEFAULT_TIMEZONE, lang or "both")
             if key not in checks:
                 checks[key] = _schedule_of(*key)
-            schedule = _readable_schedule(checks[key], raw_filters)
+            schedule = _readable_schedule(checks[key], raw_filters or None)
             if isinstance(schedule, str):
                 await self._note_unreadable(chat, schedule)
                 found.append(None)
@@ -380,9 +385,11 @@ class Store:
 def read_subscriber(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscriber | str:
     """The subscription stored in these hash fields, or why they cannot be read."""
     try:
-        return subscriber_from_fields(chat, fields)
-    except UNREADABLE as exc:
+        sub = subscriber_from_fields(chat, fields)
+        ZoneInfo(sub.timezone)  # a timezone this system does not know cannot be scheduled
+    except (*UNREADABLE, ZoneInfoNotFoundError) as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
+    return sub
 
 
 _AUDIENCE_FIELDS = ("filters", "time", "lang")  # what makes a stored subscription readable (see subscriber_from_fields)
@@ -436,9 +443,6 @@ class _AudienceReader:
         return list(self._filters)
 
 
-_SCHEDULE_FIELDS = ("filters", "time", "tz", "lang")
-
-
 def _schedule_of(raw_time: str, tz: str, raw_lang: str) -> tuple[time, str] | str:
     """A stored delivery time and timezone, or why they (or the stored language) cannot be read."""
     try:
@@ -452,7 +456,7 @@ def _filters_unreadable(raw: str | None) -> str | None:
     """Why stored filters are not a JSON list of texts, or None when they are."""
     try:
         texts = json.loads(raw or "[]")
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
     if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
         return "TypeError: the stored filters are not a list of texts"

@@ -49,3 +49,13 @@ for i = 0, (#KEYS - 4) / 2 - 1 do
 end
 return queued
 """
+
+# KEYS: subscriber hashes. Returns, as one JSON text (one reply to parse, not one per chat), each hash's filters,
+# time, tz and lang fields (false where a field is missing).
+READ_SCHEDULES = """
+local rows = {}
+for i, key in ipairs(KEYS) do
+  rows[i] = redis.call('HMGET', key, 'filters', 'time', 'tz', 'lang')
+end
+return cjson.encode(rows)
+"""
