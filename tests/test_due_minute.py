@@ -75,8 +75,9 @@ async def test_a_stored_timezone_that_no_longer_exists_skips_only_that_chat(
     """A subscription whose stored timezone is unknown is logged once and set aside; the others get their digest."""
     await _subscribe_many(bot.store, 2)
     broken = ChatRef("telegram", "9")
-    fields = {"filters": '["cs.LG"]', "time": "09:30", "tz": "Mars/Olympus_Mons", "lang": "both"}
-    await bot.store.redis_for_tests.hset(subscriber_key(broken), mapping=fields)
+    await bot.store.redis_for_tests.hset(
+        subscriber_key(broken), mapping={"filters": '["cs.LG"]', "time": "09:30", "tz": "Mars/Olympus_Mons"}
+    )
     await bot.store.redis_for_tests.sadd(SUBSCRIBERS_KEY, broken.key)
     await bot.state.set_due(broken, (FETCHED - timedelta(hours=1)).timestamp())
     await bot.engine.enqueue_tick(FETCHED - timedelta(hours=2))  # schedules the others

@@ -20,9 +20,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
 from bot.errors import DigestError, StoreUnavailable
-from bot.filters import Filter, parse_filter
+from bot.filters import Filter, read_stored_filter
 from bot.models import Listing, Paper, Translation
 from bot.store.availability import describe_outage, is_outage, server_location
+from bot.store.batch_scripts import READ_FIELDS
 from bot.store.budget import TranslationBudget
 from bot.store.codec import (
     listing_from_json,
@@ -34,7 +35,6 @@ from bot.store.codec import (
 )
 from bot.store.delivery import DeliveryState
 from bot.store.delivery_scripts import MOVE_CHAT
-from bot.store.enqueue_script import READ_SCHEDULES
 from bot.store.keys import (
     BROKEN_SUBSCRIBERS_KEY,
     DUE_KEY,
@@ -302,10 +302,7 @@ class Store:
             cursor = int(cursor)
             chats = [chat for chat in map(ChatRef.from_key, map(str, members)) if chat.platform in platforms]
             if chats:
-                async with self._redis.pipeline(transaction=False) as pipe:
-                    for chat in chats:
-                        pipe.hmget(subscriber_key(chat), list(_AUDIENCE_FIELDS))
-                    rows = await pipe.execute()
+                rows = await self._subscription_fields(chats, _AUDIENCE_FIELDS)
                 for chat, row in zip(chats, rows, strict=True):
                     reason = reader.add(row)
                     if reason is not None:
@@ -314,9 +311,17 @@ class Store:
                 return reader.filters()
 
     @cached_property
-    def _read_schedules(self) -> AsyncScript:
-        """The script that reads many subscriptions' scheduling fields in one reply."""
-        return self._redis.register_script(READ_SCHEDULES)
+    def _read_fields(self) -> AsyncScript:
+        """The script that reads some fields of many hashes in one reply."""
+        return self._redis.register_script(READ_FIELDS)
+
+    async def _subscription_fields(self, chats: Sequence[ChatRef], fields: Sequence[str]) -> list[list[Any]]:
+        """These fields of each chat's subscription hash (False where missing), in one round trip."""
+        if not chats:
+            return []
+        reply = await self._read_fields(keys=[subscriber_key(chat) for chat in chats], args=list(fields))
+        rows: list[list[Any]] = json.loads(reply)
+        return rows
 
     async def schedules(self, chats: Sequence[ChatRef]) -> list[tuple[time, str] | None]:
         """Each chat's delivery time and timezone, in one round trip; None where there is no readable subscription.
@@ -328,7 +333,7 @@ class Store:
         if not chats:
             return []
         noted = {str(key) for key in await self._redis.hkeys(BROKEN_SUBSCRIBERS_KEY)}
-        rows = json.loads(await self._read_schedules(keys=[subscriber_key(chat) for chat in chats]))
+        rows = await self._subscription_fields(chats, ("filters", "time", "tz", "lang"))
         checks: dict[tuple[str, str, str], tuple[time, str] | str] = {}
         found: list[tuple[time, str] | None] = []
         for chat, (raw_filters, raw_time, tz, lang) in zip(chats, rows, strict=True):
@@ -342,7 +347,7 @@ class Store:
             key = (raw_time or "09:00", tz or DEFAULT_TIMEZONE, lang or "both")
             if key not in checks:
                 checks[key] = _schedule_of(*key)
-            schedule = _readable_schedule(checks[key], raw_filters or None)
+            schedule = _readable_schedule(checks[key], raw_filters if isinstance(raw_filters, str) else None)
             if isinstance(schedule, str):
                 await self._note_unreadable(chat, schedule)
                 found.append(None)
@@ -406,7 +411,7 @@ class _AudienceReader:
     def add(self, row: Sequence[Any]) -> str | None:
         """Take one subscription's (filters, time, lang) fields; returns why it is unreadable, or None."""
         raw_filters, raw_time, raw_lang = row
-        if raw_filters is None and raw_time is None and raw_lang is None:
+        if not (raw_filters or raw_time or raw_lang):
             return None  # gone meanwhile, or a hash holding no subscription fields: nothing to read
         settings = (str(raw_time or "09:00"), str(raw_lang or "both"))
         if settings not in self._checked:
@@ -415,7 +420,7 @@ class _AudienceReader:
         if reason is not None:
             return reason
         try:
-            texts = json.loads(raw_filters or "[]")
+            texts = json.loads(raw_filters if isinstance(raw_filters, str) else "[]")
             found = [self._parse(text) for text in texts]
         except UNREADABLE as exc:
             return f"{type(exc).__name__}: {exc}"[:300]
@@ -432,7 +437,7 @@ class _AudienceReader:
         parsed = self._parsed.get(text)
         if parsed is None:
             try:
-                parsed = parse_filter(text, check_typos=False)
+                parsed = read_stored_filter(text)
             except UNREADABLE as exc:
                 parsed = f"{type(exc).__name__}: {exc}"[:300]
             self._parsed[text] = parsed

@@ -15,8 +15,8 @@ from redis.exceptions import ResponseError
 
 from bot.models import Listing
 from bot.store import delivery_scripts as lua
+from bot.store.batch_scripts import OFFER_DUE
 from bot.store.codec import listing_from_json, listing_to_json
-from bot.store.enqueue_script import OFFER_DUE
 from bot.store.keys import (
     DAY_TTL_SECONDS,
     DAYS_KEY,
