@@ -303,10 +303,8 @@ class Store:
             chats = [chat for chat in map(ChatRef.from_key, map(str, members)) if chat.platform in platforms]
             if chats:
                 rows = await self._subscription_fields(chats, _AUDIENCE_FIELDS)
-                for chat, row in zip(chats, rows, strict=True):
-                    reason = reader.add(row)
-                    if reason is not None:
-                        await self._note_unreadable(chat, reason)
+                for chat, reason in await asyncio.to_thread(reader.add_page, chats, rows):  # CPU: off the event loop
+                    await self._note_unreadable(chat, reason)
             if cursor == 0:
                 return reader.filters()
 
@@ -407,6 +405,11 @@ class _AudienceReader:
         self._parsed: dict[str, Filter | str] = {}  # stored filter text -> its Filter, or why it is unreadable
         self._checked: dict[tuple[str, str], str | None] = {}  # (time, lang) -> why unreadable, or None
         self._filters: dict[Filter, None] = {}  # an ordered set
+
+    def add_page(self, chats: Sequence[ChatRef], rows: Sequence[Sequence[Any]]) -> list[tuple[ChatRef, str]]:
+        """Take a page of subscriptions' fields; returns the unreadable ones, with why."""
+        unreadable = [(chat, self.add(row)) for chat, row in zip(chats, rows, strict=True)]
+        return [(chat, reason) for chat, reason in unreadable if reason is not None]
 
     def add(self, row: Sequence[Any]) -> str | None:
         """Take one subscription's (filters, time, lang) fields; returns why it is unreadable, or None."""
