@@ -6,6 +6,7 @@ what it sends), commands with the server's own INFO commandstats.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import time, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 import redis.asyncio as redis
 
 from bot.calendar import ArxivCalendar
-from bot.delivery import DailyEngine
+from bot.delivery import DailyEngine, Scheduler
 from bot.filters import parse_filter
 from bot.redis_server import RedisServer
 from bot.service import DigestService
@@ -24,6 +25,7 @@ from bot.subscribers import ChatRef, Lang, Subscriber
 from tests.fakes.arxiv_server import FakeArxiv
 from tests.test_daily_engine import FETCHED, TUESDAY
 from tests.test_delivery import FEED, Bot, feed_for, fixture_bot, make_bot  # noqa: F401  (the `bot` fixture)
+from tests.test_schedule import CountingTicks
 
 CHATS = 2_500  # more than one batch of the enqueue tick, and more than the 1,000 a tick took before
 
@@ -103,3 +105,16 @@ async def test_the_matching_process_reads_each_subscription_once_a_day(
     stats = await store.redis_for_tests.info("commandstats")
     reads = sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("hgetall", "hmget", "hget"))
     assert reads <= 40 + 3, f"{reads} subscription reads for 40 subscribers"
+
+
+async def test_the_enqueue_tick_falls_on_the_minute(store: Store) -> None:
+    """The enqueue tick runs at whole half-minutes, so chats due at 09:00 are queued in its first seconds."""
+    scheduler = Scheduler(CountingTicks(), store.delivery, owner="a", enqueue_every=30, fetch_every=120)
+    scheduler.start()
+    try:
+        for _ in range(3):
+            ticks = scheduler.next_ticks()
+            assert ticks["enqueue"].timestamp() % 30 == 0 and ticks["fetch"].timestamp() % 120 == 0, ticks
+            await asyncio.sleep(0.05)  # the first ticks run: the next ones are on the marks too
+    finally:
+        await scheduler.stop()
