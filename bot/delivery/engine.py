@@ -3,8 +3,8 @@
 APScheduler runs fetch_tick and enqueue_tick concurrently (and a new scheduler may take over while an old
 one still fetches), so no decision here relies on the other tick not running: a chat that starts waiting
 for the day just as the fetch finishes is released by the next enqueue tick. Reading and matching every
-subscriber takes tens of seconds of CPU at 100k subscribers, so it runs away from the event loop that answers
-users (bot/delivery/matching.py).
+subscriber takes seconds of CPU at 100k subscribers, so it runs away from the event loop that answers users
+(bot/delivery/matching.py); every due chat is queued in one tick, a batch of chats per Redis round trip.
 """
 
 from __future__ import annotations
@@ -129,8 +129,8 @@ class DailyEngine:
     async def enqueue_tick(self, now: datetime) -> int:
         """Schedule new or changed chats and queue the digest of every chat whose delivery time has come.
 
-        Every due chat is handled in this tick, ENQUEUE_BATCH chats per Redis round trip (their settings read in
-        one pipeline, then one script queues and reschedules the whole batch).
+        Every due chat is handled in this tick, ENQUEUE_BATCH chats per step (their settings read by one script,
+        then one script queues and reschedules the whole batch).
         """
         async for chats in self.state.pop_unscheduled_all(ENQUEUE_BATCH):
             plan = await self._plan(chats, now - JUST_CHANGED, offer=False)

@@ -162,13 +162,6 @@ class DeliveryState:
         newest = await self._redis.zrevrange(DAYS_KEY, 0, 0)
         return str(newest[0]) if newest else None
 
-    async def ready_days_between(self, after: str | None, before: str) -> int:
-        """How many ready days lie strictly between two listing days (the digests an outage skipped)."""
-        if after is None:
-            return 0
-        low, high = date.fromisoformat(after).toordinal(), date.fromisoformat(before).toordinal()
-        return max(0, int(await self._redis.zcount(DAYS_KEY, f"({low}", f"({high}")))
-
     # ---- when each chat is due
 
     async def pop_unscheduled(self, limit: int = 1000) -> list[ChatRef]:
@@ -185,21 +178,9 @@ class DeliveryState:
         keys = await self._redis.zrangebyscore(DUE_KEY, "-inf", now_epoch, start=0, num=limit)
         return [ChatRef.from_key(str(k)) for k in keys]
 
-    async def add_waiting(self, chat: ChatRef) -> None:
-        """Remember a chat that was due while its expected day was still late."""
-        await self._add_if_subscribed(keys=[subscriber_key(chat), WAITING_KEY], args=[chat.key, ""])
-
     async def waiting_chats(self) -> list[ChatRef]:
-        """The chats waiting for a late day (each stays listed until stop_waiting, so a crash loses none)."""
+        """The chats waiting for a late day (each stays listed until offered, so a crash loses none)."""
         return [ChatRef.from_key(str(k)) for k in sorted(await self._redis.smembers(WAITING_KEY))]
-
-    async def stop_waiting(self, chat: ChatRef) -> None:
-        """Take a chat off the waiting list once it was offered the day it waited for."""
-        await self._redis.srem(WAITING_KEY, chat.key)
-
-    async def unschedule(self, chat: ChatRef) -> None:
-        """Stop scheduling a chat that has no readable subscription (saving one schedules it again)."""
-        await self._redis.zrem(DUE_KEY, chat.key)
 
     async def last_day(self, chat: ChatRef) -> str | None:
         """The newest listing day this chat has received."""
