@@ -23,7 +23,7 @@ from bot.errors import DigestError, StoreUnavailable
 from bot.filters import Filter, read_stored_filter
 from bot.models import Listing, Paper, Translation
 from bot.store.availability import describe_outage, is_outage, server_location
-from bot.store.batch_scripts import READ_FIELDS
+from bot.store.batch_scripts import READ_FIELDS, SCAN_MEMBERS
 from bot.store.budget import TranslationBudget
 from bot.store.codec import (
     listing_from_json,
@@ -292,15 +292,15 @@ class Store:
         """Every distinct filter of the readable subscriptions of these platforms, each stored text parsed once.
 
         Subscribers share most of their filters, so this costs one parse per distinct filter text, not per
-        subscriber; the chats are scanned page by page and read with one pipelined HMGET per page, and no
+        subscriber; the chats are scanned page by page and read with one script reply per page, and no
         Subscriber is built. An unreadable subscription is skipped and noted, as `all_subscribers` does.
         """
         reader = _AudienceReader()
         cursor = 0
         while True:
-            cursor, members = await self._redis.sscan(SUBSCRIBERS_KEY, cursor, count=batch)
-            cursor = int(cursor)
-            chats = [chat for chat in map(ChatRef.from_key, map(str, members)) if chat.platform in platforms]
+            next_cursor, members = json.loads(await self._scan_members(keys=[SUBSCRIBERS_KEY], args=[cursor, batch]))
+            cursor = int(next_cursor)
+            chats = [chat for chat in map(ChatRef.from_key, members) if chat.platform in platforms]
             if chats:
                 rows = await self._subscription_fields(chats, _AUDIENCE_FIELDS)
                 for chat, reason in await asyncio.to_thread(reader.add_page, chats, rows):  # CPU: off the event loop
@@ -312,6 +312,11 @@ class Store:
     def _read_fields(self) -> AsyncScript:
         """The script that reads some fields of many hashes in one reply."""
         return self._redis.register_script(READ_FIELDS)
+
+    @cached_property
+    def _scan_members(self) -> AsyncScript:
+        """The script that returns a page of a set's members as one JSON reply."""
+        return self._redis.register_script(SCAN_MEMBERS)
 
     async def _subscription_fields(self, chats: Sequence[ChatRef], fields: Sequence[str]) -> list[list[Any]]:
         """These fields of each chat's subscription hash (False where missing), in one round trip."""

@@ -61,3 +61,9 @@ for i, key in ipairs(KEYS) do
 end
 return cjson.encode(rows)
 """
+
+# KEYS: a set. ARGV: cursor, count. SSCAN's reply (the next cursor and a page of members) as one JSON text: one
+# string to parse per page instead of one reply element per member.
+SCAN_MEMBERS = """
+return cjson.encode(redis.call('SSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2]))
+"""
