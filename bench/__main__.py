@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bench import (
+    daily_job,
     delivery,
     delivery_workers,
     flood,
@@ -17,6 +18,7 @@ from bench import (
     paper_during_match,
     paper_latency,
     paper_load,
+    queueing,
     ranking,
     storage,
     translation,
@@ -38,6 +40,8 @@ BENCHMARKS: dict[str, Callable[[bool], list[Row]]] = {
     "paper_during_match": paper_during_match.run,
     "ranking": ranking.run,
     "webhook": webhook.run,
+    "queueing": queueing.run,
+    "daily_job": daily_job.run,
 }
 TIMING_SENSITIVE = frozenset(
     {

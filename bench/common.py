@@ -102,7 +102,9 @@ def fmt_seconds(seconds: float) -> str:
 
 
 def fmt_count(n: int) -> str:
-    """A count with a k suffix for round thousands (`100k`), else with thousands separators."""
+    """A count with an M or k suffix when round (`1M`, `100k`), else with thousands separators."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else f"{n:,}"
 
 

@@ -40,13 +40,13 @@ from bench.storage import save_all
 from bench.synthetic import forget, make_papers, subscribers
 from bot.calendar import ArxivCalendar
 from bot.config import Secret
-from bot.delivery.engine import DailyEngine
+from bot.delivery.engine import CHAT_PLATFORMS, DailyEngine
 from bot.delivery.matching import DaySubscribers, feed_categories_of, papers_wanted
+from bot.filters import Filter
 from bot.models import Paper
 from bot.runtime import build_service
 from bot.store import Store
 from bot.store.keys import DAYS_KEY, day_listing_key, day_status_key
-from bot.subscribers import Subscriber
 from handlers.commands import Commands
 from handlers.telegram_bot import TelegramAdapter
 from tests.fakes.arxiv_server import RSS_TYPE, Canned, FakeArxiv
@@ -86,21 +86,21 @@ def rss_feed(papers: Sequence[Paper], day: date) -> bytes:
 class OnLoop:
     """The baseline: feeds and matching computed on the event loop, as the engine did before."""
 
-    subscribers: list[Subscriber]
+    filters: list[Filter]
 
     async def feeds(self) -> tuple[str, ...]:
         """The feeds, on the event loop."""
-        return feed_categories_of(self.subscribers)
+        return feed_categories_of(self.filters)
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
         """The matches, on the event loop."""
-        return papers_wanted(papers, self.subscribers)
+        return papers_wanted(papers, self.filters)
 
 
 @asynccontextmanager
 async def _on_loop(store: Store) -> AsyncIterator[DaySubscribers]:
     """Every subscriber, matched on the event loop."""
-    yield OnLoop(await store.all_subscribers())
+    yield OnLoop(await store.audience_filters(CHAT_PLATFORMS))
 
 
 class OnLoopEngine(DailyEngine):

@@ -9,7 +9,7 @@ the real `parse_filter`, so they are normalised exactly as stored ones are.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -638,16 +638,19 @@ def _parse(text: str) -> Filter:
 
 def make_subscribers(count: int, seed: int = SEED) -> list[Subscriber]:
     """`count` Telegram subscribers with FILTERS_PER_SUBSCRIBER filters each, deterministic (a prefix is stable)."""
+    return list(iter_subscribers(count, seed))
+
+
+def iter_subscribers(count: int, seed: int = SEED) -> Iterator[Subscriber]:
+    """The subscribers of `make_subscribers`, one at a time (a million need not be held at once)."""
     rng = random.Random(seed)
-    subscribers = []
     for i in range(count):
         filters: list[Filter] = []
         while len(filters) < FILTERS_PER_SUBSCRIBER:
             f = _parse(filter_text(rng))
             if f not in filters:
                 filters.append(f)
-        subscribers.append(Subscriber(ChatRef("telegram", str(100_000_000 + i)), tuple(filters)))
-    return subscribers
+        yield Subscriber(ChatRef("telegram", str(100_000_000 + i)), tuple(filters))
 
 
 _GENERATED: list[Subscriber] = []

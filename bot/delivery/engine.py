@@ -3,18 +3,18 @@
 APScheduler runs fetch_tick and enqueue_tick concurrently (and a new scheduler may take over while an old
 one still fetches), so no decision here relies on the other tick not running: a chat that starts waiting
 for the day just as the fetch finishes is released by the next enqueue tick. Reading and matching every
-subscriber takes tens of seconds of CPU at 100k subscribers, so it runs away from the event loop that answers
-users (bot/delivery/matching.py).
+subscriber takes seconds of CPU at 100k subscribers, so it runs away from the event loop that answers users
+(bot/delivery/matching.py); every due chat is queued in one tick, a batch of chats per Redis round trip.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import Counter
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from time import monotonic
 
 from bot.calendar import ArxivCalendar, next_local_time
 from bot.delivery.matching import PROCESS_ABOVE, DaySubscribers, day_subscribers
@@ -22,8 +22,8 @@ from bot.errors import SourceUnavailable
 from bot.models import Listing, Paper
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.delivery import DayStatus, DeliveryState
-from bot.subscribers import ChatRef, Subscriber
+from bot.store.delivery import DayStatus, DeliveryState, DuePlan, OfferMode
+from bot.subscribers import ChatRef
 
 log = logging.getLogger(__name__)
 FETCH_MARGIN = timedelta(minutes=30)  # arXiv's feed takes a while to show a new announcement
@@ -36,6 +36,7 @@ JUST_CHANGED = timedelta(minutes=1)
 # A batch's cache look-ups start together: half the Redis pool (64 connections) at most, so users' commands never
 # queue behind them; still well above LLM_CONCURRENCY, so the LLM is rarely idle between batches.
 TRANSLATE_BATCH = 32
+ENQUEUE_BATCH = 1000  # chats per round trip of the enqueue tick: 100k due in one minute take about 100
 CHAT_PLATFORMS = frozenset({"telegram", "discord"})  # never the terminal `chat` console
 
 
@@ -78,7 +79,7 @@ class DailyEngine:
             feeds = await subscribers.feeds()
             if not feeds:
                 return None  # nobody has a topic yet: nothing to fetch
-            started = time.monotonic()
+            started = monotonic()
             try:
                 listing = await self.service.listing(feeds, fresh=True)
             except SourceUnavailable as exc:
@@ -87,7 +88,7 @@ class DailyEngine:
                 await self.state.set_day_pending(day, status.attempts + 1, (now + wait).timestamp())
                 return None
             if self.service.stats is not None:
-                await self.service.stats.record_fetch(day, time.monotonic() - started)
+                await self.service.stats.record_fetch(day, monotonic() - started)
             if listing.day is not None and listing.day < day:
                 await self._not_there_yet(day, now, self.calendar.announcement_time(day), status.attempts)
                 return None
@@ -126,51 +127,58 @@ class DailyEngine:
             log.info("day=%s translated %d papers", listing.day, len(wanted))
 
     async def enqueue_tick(self, now: datetime) -> int:
-        """Schedule new or changed chats and queue the digest of every chat whose delivery time has come."""
-        for chat in await self.state.pop_unscheduled():
-            sub = await self.store.get_subscriber(chat)
-            if sub is not None:
-                await self.state.set_due(chat, self._next_due(sub, now - JUST_CHANGED))
+        """Schedule new or changed chats and queue the digest of every chat whose delivery time has come.
+
+        Every due chat is handled in this tick, ENQUEUE_BATCH chats per step (their settings read by one script,
+        then one script queues and reschedules the whole batch).
+        """
+        async for chats in self.state.pop_unscheduled_all(ENQUEUE_BATCH):
+            plan = await self._plan(chats, now - JUST_CHANGED, offer=False)
+            await self.state.offer_due("schedule", None, plan)
         queued = await self._release_waiting(now)
-        for chat in await self.state.due_chats(now.timestamp()):
-            sub = await self.store.get_subscriber(chat)
-            if sub is None:  # unsubscribed, or its record is unreadable: do not let it block the chats behind
-                await self.state.unschedule(chat)
-                continue
-            if chat.platform in self.platforms:
-                queued += await self._offer(chat, now)
-            await self.state.set_due(chat, self._next_due(sub, now))
+        async for chats in self.state.due_batches(now.timestamp(), ENQUEUE_BATCH):
+            mode, newest = await self._offer_mode(now)
+            queued += await self.state.offer_due(mode, newest, await self._plan(chats, now, offer=True))
         return queued
 
-    @staticmethod
-    def _next_due(sub: Subscriber, now: datetime) -> float:
-        """When this subscriber is next due, as epoch seconds."""
-        return next_local_time(now, sub.delivery_time, sub.timezone).timestamp()
+    async def _plan(self, chats: list[ChatRef], now: datetime, *, offer: bool, keep_due: bool = False) -> list[DuePlan]:
+        """Each chat's next due time after `now` (cleared without a readable subscription) and whether to offer it.
+
+        Only chats of the running platforms are offered the day, and only with `offer`; `keep_due` leaves due times.
+        """
+        schedules = await self.store.schedules(chats)
+        due_at: dict[tuple[time, str], str] = {}  # chats share a handful of (time, timezone) pairs
+        plan: list[DuePlan] = []
+        for chat, schedule in zip(chats, schedules, strict=True):
+            if schedule is None:
+                plan.append((chat, "=" if keep_due else "", False))
+                continue
+            if schedule not in due_at:
+                due_at[schedule] = repr(next_local_time(now, *schedule).timestamp())
+            plan.append((chat, "=" if keep_due else due_at[schedule], offer and chat.platform in self.platforms))
+        return plan
+
+    async def _offer_mode(self, now: datetime) -> tuple[OfferMode, str | None]:
+        """What offering a chat its digest means now: wait for a late day, queue the newest day, or nothing."""
+        if not await self._expected_day_final(now):
+            return "wait", None
+        newest = await self.state.newest_day()  # read after the status: a final day is already among them
+        return ("schedule", None) if newest is None else ("offer", newest)
 
     async def _expected_day_final(self, now: datetime) -> bool:
         """True unless the newest announcement at `now` is still being fetched (or retried)."""
         expected = self.calendar.latest_listing_day(now)
         return expected is None or (await self.state.day_status(expected)).final
 
-    async def _offer(self, chat: ChatRef, now: datetime) -> int:
-        """Queue the newest day this chat has not received; wait instead if the expected day is still late."""
-        if not await self._expected_day_final(now):
-            await self.state.add_waiting(chat)
-            return 0
-        newest = await self.state.newest_day()  # read after the status: a final day is already among them
-        last = await self.state.last_day(chat)
-        if newest is None or (last is not None and last >= newest):
-            return 0
-        skipped = await self.state.ready_days_between(last, newest)
-        return int(await self.state.enqueue(chat, newest, skipped))
-
     async def _release_waiting(self, now: datetime) -> int:
         """Queue the chats that were due while the day was late, once it is ready (or known not to come)."""
         if not await self._expected_day_final(now):
             return 0
+        waiting = await self.state.waiting_chats()
         queued = 0
-        for chat in await self.state.waiting_chats():
-            if chat.platform in self.platforms and await self.store.get_subscriber(chat) is not None:
-                queued += await self._offer(chat, now)
-            await self.state.stop_waiting(chat)
+        for start in range(0, len(waiting), ENQUEUE_BATCH):
+            chats = waiting[start : start + ENQUEUE_BATCH]
+            mode, newest = await self._offer_mode(now)
+            queued += await self.state.offer_due(mode, newest, await self._plan(chats, now, offer=True, keep_due=True))
+            await self.state.stop_waiting_all(chats)
         return queued

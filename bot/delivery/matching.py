@@ -1,9 +1,15 @@
-"""Reading every subscriber and matching a day's papers against them, away from the event loop that answers users.
+"""Reading every subscriber's filters and matching a day's papers against them, away from the event loop.
+
+The fetch tick needs two things of the whole audience: the feeds to fetch, and which of the day's papers at
+least one subscriber will receive (those are translated). Both depend only on the distinct filters, so the
+audience is read as that set (bot/store/base.py `audience_filters`: one parse per distinct filter text, no
+Subscriber built) and matched as one union of paper indices (`CompiledMatcher.matched_indices`), never as
+per-chat lists.
 
 Up to PROCESS_ABOVE subscribers this runs in a thread. Above, it runs in a process of its own, started for the
-fetch and stopped after it: at 100k subscribers reading and matching take tens of seconds of CPU, and a
-thread holding the GIL that long makes the event loop wait for it after every system call, so a cached
-/paper took seconds instead of milliseconds (benchmark 6, `python -m bench --only paper_during_match`).
+fetch and stopped after it, which reads the audience once and keeps it for the fetch's second question: at
+100k subscribers this is seconds of CPU, and a thread holding the GIL that long makes the event loop wait for it
+after every system call (benchmark `python -m bench --only paper_during_match`).
 """
 
 from __future__ import annotations
@@ -17,11 +23,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.filters import CompiledMatcher
+from bot.filters import CompiledMatcher, Filter
 from bot.models import Paper
 from bot.service import DigestService
 from bot.store import Store
-from bot.subscribers import Subscriber
 
 PROCESS_ABOVE = 10_000  # subscribers; below this a thread costs the event loop little
 NICENESS = 10  # the matching process yields the CPU to the bot's own when both want it
@@ -37,37 +42,39 @@ class DaySubscribers(Protocol):
         """The papers at least one of them will receive."""
 
 
-def feed_categories_of(subscribers: Sequence[Subscriber]) -> tuple[str, ...]:
-    """The categories to fetch: the union of every subscriber's filters (none without filters)."""
-    filters = [f for sub in subscribers for f in sub.filters]
+def feed_categories_of(filters: Sequence[Filter]) -> tuple[str, ...]:
+    """The categories to fetch: the union of the filters' categories (none without filters)."""
     return DigestService.feed_categories(filters) if filters else ()
 
 
-def papers_wanted(papers: Sequence[Paper], subscribers: Sequence[Subscriber]) -> list[Paper]:
-    """Every paper some subscriber's filters match, once each, in listing order (pure and CPU-heavy)."""
-    matched = CompiledMatcher({sub.chat.key: sub.filters for sub in subscribers}).match(papers)
-    ids = {p.versioned_id for found in matched.values() for p in found}
-    return [p for p in papers if p.versioned_id in ids]
+def wanted_indices(papers: Sequence[Paper], filters: Sequence[Filter]) -> list[int]:
+    """The indices of the papers some filter matches, in listing order (pure and CPU-heavy)."""
+    return CompiledMatcher.of_filters(filters).matched_indices(papers)
+
+
+def papers_wanted(papers: Sequence[Paper], filters: Sequence[Filter]) -> list[Paper]:
+    """Every paper some filter matches, in listing order."""
+    return [papers[i] for i in wanted_indices(papers, filters)]
 
 
 @dataclass(frozen=True)
 class InThread:
-    """Subscribers read into this process; feeds and matching computed in a thread."""
+    """The audience's filters read into this process; feeds and matching computed in a thread."""
 
-    subscribers: list[Subscriber]
+    filters: list[Filter]
 
     async def feeds(self) -> tuple[str, ...]:
         """The feeds, computed in a thread."""
-        return await asyncio.to_thread(feed_categories_of, self.subscribers)
+        return await asyncio.to_thread(feed_categories_of, self.filters)
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
         """The matches, computed in a thread."""
-        return await asyncio.to_thread(papers_wanted, papers, self.subscribers)
+        return await asyncio.to_thread(papers_wanted, papers, self.filters)
 
 
 @dataclass(frozen=True)
 class InProcess:
-    """Subscribers read and matched by a separate process, which connects to Redis itself."""
+    """The audience read and matched by a separate process, which connects to Redis itself and reads it once."""
 
     pool: ProcessPoolExecutor
     redis_url: str
@@ -79,10 +86,10 @@ class InProcess:
         return await loop.run_in_executor(self.pool, _feeds_job, self.redis_url, self.platforms)
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
-        """The matches, computed by the other process (only their ids come back)."""
+        """The matches, computed by the other process (only their indices come back)."""
         loop = asyncio.get_running_loop()
-        ids = set(await loop.run_in_executor(self.pool, _wanted_job, self.redis_url, self.platforms, tuple(papers)))
-        return [p for p in papers if p.versioned_id in ids]
+        found = await loop.run_in_executor(self.pool, _wanted_job, self.redis_url, self.platforms, tuple(papers))
+        return [papers[i] for i in found]
 
 
 @asynccontextmanager
@@ -91,7 +98,7 @@ async def day_subscribers(
 ) -> AsyncIterator[DaySubscribers]:
     """The subscribers of `platforms`, in a thread or (above `process_above`) in a process started for the while."""
     if store.url is None or await store.subscriber_count() <= process_above:
-        yield InThread(await _of_platforms(store, platforms))
+        yield InThread(await store.audience_filters(platforms))
         return
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=os.nice, initargs=(NICENESS,)
@@ -102,25 +109,33 @@ async def day_subscribers(
         await asyncio.to_thread(pool.shutdown)
 
 
-async def _of_platforms(store: Store, platforms: frozenset[str]) -> list[Subscriber]:
-    """Every readable subscription of these platforms."""
-    return [s for s in await store.all_subscribers() if s.chat.platform in platforms]
+# In the other process: the audience it read for the fetch in progress. Its pool serves one fetch and is shut
+# down after it, so the feeds and the matches come from one reading, and nothing outlives the fetch.
+_read_once: dict[tuple[str, frozenset[str]], list[Filter]] = {}
 
 
-async def _read(redis_url: str, platforms: frozenset[str]) -> list[Subscriber]:
-    """In the other process: read the subscribers over a connection of its own."""
+def _audience(redis_url: str, platforms: frozenset[str]) -> list[Filter]:
+    """In the other process: the audience's distinct filters, read over a connection of its own the first time."""
+    key = (redis_url, platforms)
+    if key not in _read_once:
+        _read_once[key] = asyncio.run(_read(redis_url, platforms))
+    return _read_once[key]
+
+
+async def _read(redis_url: str, platforms: frozenset[str]) -> list[Filter]:
+    """In the other process: read the audience's filters."""
     store = Store.from_url(redis_url)
     try:
-        return await _of_platforms(store, platforms)
+        return await store.audience_filters(platforms)
     finally:
         await store.close()
 
 
 def _feeds_job(redis_url: str, platforms: frozenset[str]) -> tuple[str, ...]:
     """In the other process: the feeds every subscriber's filters need."""
-    return feed_categories_of(asyncio.run(_read(redis_url, platforms)))
+    return feed_categories_of(_audience(redis_url, platforms))
 
 
-def _wanted_job(redis_url: str, platforms: frozenset[str], papers: tuple[Paper, ...]) -> list[str]:
-    """In the other process: the versioned ids of the papers some subscriber will receive."""
-    return [p.versioned_id for p in papers_wanted(papers, asyncio.run(_read(redis_url, platforms)))]
+def _wanted_job(redis_url: str, platforms: frozenset[str], papers: tuple[Paper, ...]) -> list[int]:
+    """In the other process: the indices of the papers some subscriber will receive."""
+    return wanted_indices(papers, _audience(redis_url, platforms))

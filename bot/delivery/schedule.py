@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -26,6 +27,15 @@ from bot.supervisor import Component
 log = logging.getLogger(__name__)
 LEASE_SECONDS = 15.0  # a dead holder's lock lapses after this; a live one renews it long before
 RENEW_EVERY_SECONDS = 3.0  # how often the holder renews and the others try to take over
+
+
+def on_the_mark(now: datetime, every: float) -> datetime:
+    """The last instant at or before `now` that is a whole multiple of `every` seconds since the epoch.
+
+    Ticks that start there fall on 09:00:00 and 09:00:30, so the chats due at a minute are queued in its first
+    seconds, not up to `every` later (an interval counted from the process's start would land anywhere).
+    """
+    return datetime.fromtimestamp(math.floor(now.timestamp() / every) * every, tz=UTC)
 
 
 class Ticks(Protocol):
@@ -76,6 +86,7 @@ class Scheduler:
             ("enqueue", engine.enqueue_tick, enqueue_every),
             ("fetch", engine.fetch_tick, fetch_every),
         ]
+        self._intervals = {job_id: every for job_id, _, every in jobs}
         for job_id, work, every in jobs:
             self._scheduler.add_job(
                 self._as_leader,
@@ -86,7 +97,7 @@ class Scheduler:
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=max(1, int(every)),
-                next_run_time=utc_now(),
+                next_run_time=on_the_mark(utc_now(), every),  # due now; later ticks on the marks too
             )
 
     @property
@@ -130,13 +141,17 @@ class Scheduler:
         if held and not was_leading:
             log.info("scheduler lock taken by %s: this process schedules", self._owner)
             for job in self._scheduler.get_jobs():
-                job.modify(next_run_time=utc_now())
+                job.modify(next_run_time=on_the_mark(utc_now(), self._intervals[job.id]))
         elif was_leading and not held:
             log.warning("scheduler lock lost by %s: another process schedules", self._owner)
 
     def alive(self, now: datetime) -> bool:
         """True when the scheduler ticked recently (whether or not it held the lock)."""
         return self.last_tick is not None and (now - self.last_tick).total_seconds() < 3 * self._every + 5
+
+    def next_ticks(self) -> dict[str, datetime]:
+        """When each tick (`enqueue`, `fetch`) runs next."""
+        return {job.id: job.next_run_time for job in self._scheduler.get_jobs() if job.next_run_time is not None}
 
     def start(self) -> None:
         """Start ticking and keeping the lease (needs a running event loop)."""

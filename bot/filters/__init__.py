@@ -5,6 +5,7 @@
 
 from bot.filters.compiled import CompiledMatcher, PreparedPapers, matching_papers
 from bot.filters.language import MAX_LENGTH, MAX_TERMS, Filter, filter_from_options, parse_filter
+from bot.filters.stored import read_stored_filter
 from bot.filters.words import fold, words
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     "fold",
     "matching_papers",
     "parse_filter",
+    "read_stored_filter",
     "words",
 ]

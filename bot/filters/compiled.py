@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +30,12 @@ def _forms(word: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+@lru_cache(maxsize=65536)
+def _form_set(word: str) -> frozenset[str]:
+    """`_forms` as a set, one shared object per word (a day's papers repeat their words many times)."""
+    return frozenset(_forms(word))
+
+
 def _text_words(text: str) -> tuple[str, ...]:
     """`words(text)`, with a fast path for ASCII text (whose fold is its lower case)."""
     return tuple(WORD.findall(text.lower())) if text.isascii() else words(text)
@@ -47,7 +53,7 @@ class _PaperText:
     def __init__(self, paper: Paper) -> None:
         title, abstract = _text_words(paper.title), _text_words(paper.abstract)
         # One sequence of per-position forms; the empty set between title and abstract stops phrases spanning them.
-        seq = [frozenset(_forms(w)) for w in title] + [frozenset()] + [frozenset(_forms(w)) for w in abstract]
+        seq = [*map(_form_set, title), frozenset(), *map(_form_set, abstract)]
         self.sequence = seq
         self.positions: dict[str, list[int]] = defaultdict(list)
         for i, forms in enumerate(self.sequence):
@@ -143,6 +149,13 @@ class CompiledMatcher:
                 word: {phrase: frozenset(fids) for phrase, fids in phrases.items()}
                 for word, phrases in excluding.items()
             }
+            # A paper in one of these categories is matched by some category-only filter, whatever its words say.
+            self._pure_category_keys = frozenset(key for keys in self._pure_category.values() for key in keys)
+
+    @classmethod
+    def of_filters(cls, filters: Iterable[Filter]) -> CompiledMatcher:
+        """A matcher of filters that belong to nobody in particular, for `matched_indices`."""
+        return cls({"": tuple(filters)})
 
     def _index(self, fid: int, f: Filter, c: _Compiled, excluding: dict[str, dict[tuple[str, ...], set[int]]]) -> None:
         """Index one filter by its include terms if it has any, else by its categories, else as unconditional."""
@@ -201,6 +214,18 @@ class CompiledMatcher:
                 if rows:
                     result[subscriber] = rows
             return result
+
+    def matched_indices(self, listing: Sequence[Paper] | PreparedPapers) -> list[int]:
+        """The ascending indices of the papers at least one filter matches (the union, without any per-chat list)."""
+        # Papers not prepared already are worked out one at a time and dropped: a day's words take 200 MB at once.
+        texts = listing.texts() if isinstance(listing, PreparedPapers) else map(_PaperText, listing)
+        pure = self._pure_category_keys
+        with _gc_paused():
+            return [
+                i
+                for i, text in enumerate(texts)
+                if not pure.isdisjoint(text.category_keys) or self._matching_filters(text)
+            ]
 
     def _hits_by_filter(self, texts: Sequence[_PaperText]) -> list[Sequence[int]]:
         """For each distinct filter, the ascending indices of the papers it matches."""

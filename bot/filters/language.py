@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.categories import (
     ARCHIVES,
@@ -269,6 +270,7 @@ def _not_a_category(source: str, value: str, close: Sequence[str]) -> str:
     return f"'{value}' is not an arXiv category{guess} To search for the word itself, quote it: {quoted}"
 
 
+@lru_cache(maxsize=65536)  # the same keywords recur in thousands of stored filters (bot/filters/stored.py)
 def _quoted_if_needed(value: str) -> str:
     """A keyword as it must be written to parse back as the same keyword (quoted when ambiguous)."""
     ambiguous = (

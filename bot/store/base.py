@@ -7,17 +7,23 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
+from datetime import time
+from functools import cached_property
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, WatchError
 
 from bot.errors import DigestError, StoreUnavailable
+from bot.filters import Filter, read_stored_filter
 from bot.models import Listing, Paper, Translation
 from bot.store.availability import describe_outage, is_outage, server_location
+from bot.store.batch_scripts import READ_FIELDS, SCAN_MEMBERS
 from bot.store.budget import TranslationBudget
 from bot.store.codec import (
     listing_from_json,
@@ -54,7 +60,7 @@ from bot.store.limiter import SharedLimiter
 from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
 from bot.store.updates import UpdateLog
-from bot.subscribers import ChatRef, Subscriber
+from bot.subscribers import DEFAULT_TIMEZONE, ChatRef, Lang, Subscriber, parse_time
 
 log = logging.getLogger(__name__)
 UNREADABLE = (DigestError, ValueError, TypeError, AttributeError)  # what a damaged subscriber hash raises
@@ -286,6 +292,76 @@ class Store:
                     subscribers.append(sub)
         return subscribers
 
+    async def audience_filters(self, platforms: frozenset[str], batch: int = 2000) -> list[Filter]:
+        """Every distinct filter of the readable subscriptions of these platforms, each stored text parsed once.
+
+        Subscribers share most of their filters, so this costs one parse per distinct filter text, not per
+        subscriber; the chats are scanned page by page and read with one script reply per page, and no
+        Subscriber is built. An unreadable subscription is skipped and noted, as `all_subscribers` does.
+        """
+        reader = _AudienceReader()
+        cursor = 0
+        while True:
+            next_cursor, members = json.loads(await self._scan_members(keys=[SUBSCRIBERS_KEY], args=[cursor, batch]))
+            cursor = int(next_cursor)
+            chats = [chat for chat in map(ChatRef.from_key, members) if chat.platform in platforms]
+            if chats:
+                rows = await self._subscription_fields(chats, _AUDIENCE_FIELDS)
+                for chat, reason in await asyncio.to_thread(reader.add_page, chats, rows):  # CPU: off the event loop
+                    await self._note_unreadable(chat, reason)
+            if cursor == 0:
+                return reader.filters()
+
+    @cached_property
+    def _read_fields(self) -> AsyncScript:
+        """The script that reads some fields of many hashes in one reply."""
+        return self._redis.register_script(READ_FIELDS)
+
+    @cached_property
+    def _scan_members(self) -> AsyncScript:
+        """The script that returns a page of a set's members as one JSON reply."""
+        return self._redis.register_script(SCAN_MEMBERS)
+
+    async def _subscription_fields(self, chats: Sequence[ChatRef], fields: Sequence[str]) -> list[list[Any]]:
+        """These fields of each chat's subscription hash (False where missing), in one round trip."""
+        if not chats:
+            return []
+        reply = await self._read_fields(keys=[subscriber_key(chat) for chat in chats], args=list(fields))
+        rows: list[list[Any]] = json.loads(reply)
+        return rows
+
+    async def schedules(self, chats: Sequence[ChatRef]) -> list[tuple[time, str] | None]:
+        """Each chat's delivery time and timezone, in one round trip; None where there is no readable subscription.
+
+        The filters are checked for being a JSON list of texts, not parsed (a text that no longer parses is found
+        by the daily read of every filter, `audience_filters`, and noted then); a chat noted as unreadable is read
+        in full, so a repaired one is scheduled again.
+        """
+        if not chats:
+            return []
+        noted = {str(key) for key in await self._redis.hkeys(BROKEN_SUBSCRIBERS_KEY)}
+        rows = await self._subscription_fields(chats, ("filters", "time", "tz", "lang"))
+        checks: dict[tuple[str, str, str], tuple[time, str] | str] = {}
+        found: list[tuple[time, str] | None] = []
+        for chat, (raw_filters, raw_time, tz, lang) in zip(chats, rows, strict=True):
+            if not (raw_filters or raw_time or tz or lang):
+                found.append(None)
+                continue
+            if chat.key in noted:
+                sub = await self.get_subscriber(chat)
+                found.append(None if sub is None else (sub.delivery_time, sub.timezone))
+                continue
+            key = (raw_time or "09:00", tz or DEFAULT_TIMEZONE, lang or "both")
+            if key not in checks:
+                checks[key] = _schedule_of(*key)
+            schedule = _readable_schedule(checks[key], raw_filters if isinstance(raw_filters, str) else None)
+            if isinstance(schedule, str):
+                await self._note_unreadable(chat, schedule)
+                found.append(None)
+            else:
+                found.append(schedule)
+        return found
+
     async def _note_unreadable(self, chat: ChatRef, reason: str) -> None:
         """Note an unreadable subscription for the operator, logging it the first time only."""
         if await self._redis.hsetnx(BROKEN_SUBSCRIBERS_KEY, chat.key, reason):
@@ -321,9 +397,104 @@ class Store:
 def read_subscriber(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscriber | str:
     """The subscription stored in these hash fields, or why they cannot be read."""
     try:
-        return subscriber_from_fields(chat, fields)
+        sub = subscriber_from_fields(chat, fields)
+        ZoneInfo(sub.timezone)  # a timezone this system does not know cannot be scheduled
+    except (*UNREADABLE, ZoneInfoNotFoundError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return sub
+
+
+_AUDIENCE_FIELDS = ("filters", "time", "lang")  # what makes a stored subscription readable (see subscriber_from_fields)
+
+
+class _AudienceReader:
+    """Collects the distinct filters of many stored subscriptions, parsing each distinct text once."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Filter | str] = {}  # stored filter text -> its Filter, or why it is unreadable
+        self._checked: dict[tuple[str, str], str | None] = {}  # (time, lang) -> why unreadable, or None
+        self._filters: dict[Filter, None] = {}  # an ordered set
+
+    def add_page(self, chats: Sequence[ChatRef], rows: Sequence[Sequence[Any]]) -> list[tuple[ChatRef, str]]:
+        """Take a page of subscriptions' fields; returns the unreadable ones, with why."""
+        unreadable = [(chat, self.add(row)) for chat, row in zip(chats, rows, strict=True)]
+        return [(chat, reason) for chat, reason in unreadable if reason is not None]
+
+    def add(self, row: Sequence[Any]) -> str | None:
+        """Take one subscription's (filters, time, lang) fields; returns why it is unreadable, or None."""
+        raw_filters, raw_time, raw_lang = row
+        if not (raw_filters or raw_time or raw_lang):
+            return None  # gone meanwhile, or a hash holding no subscription fields: nothing to read
+        settings = (str(raw_time or "09:00"), str(raw_lang or "both"))
+        if settings not in self._checked:
+            self._checked[settings] = _unreadable_settings(*settings)
+        reason = self._checked[settings]
+        if reason is not None:
+            return reason
+        try:
+            texts = json.loads(raw_filters if isinstance(raw_filters, str) else "[]")
+            found = [self._parse(text) for text in texts]
+        except UNREADABLE as exc:
+            return f"{type(exc).__name__}: {exc}"[:300]
+        filters: list[Filter] = []
+        for parsed in found:
+            if isinstance(parsed, str):
+                return parsed
+            filters.append(parsed)
+        self._filters.update(dict.fromkeys(filters))
+        return None
+
+    def _parse(self, text: Any) -> Filter | str:
+        """One stored filter text's Filter (parsed the first time it is met), or why it cannot be read."""
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            try:
+                parsed = read_stored_filter(text)
+            except UNREADABLE as exc:
+                parsed = f"{type(exc).__name__}: {exc}"[:300]
+            self._parsed[text] = parsed
+        return parsed
+
+    def filters(self) -> list[Filter]:
+        """The distinct filters read so far, in the order first met."""
+        return list(self._filters)
+
+
+def _schedule_of(raw_time: str, tz: str, raw_lang: str) -> tuple[time, str] | str:
+    """A stored delivery time and timezone, or why they (or the stored language) cannot be read."""
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return _unreadable_settings(raw_time, raw_lang) or (parse_time(raw_time), tz)
+
+
+def _filters_unreadable(raw: str | None) -> str | None:
+    """Why stored filters are not a JSON list of texts, or None when they are."""
+    try:
+        texts = json.loads(raw or "[]")
+    except (TypeError, ValueError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    if not isinstance(texts, list) or not all(isinstance(text, str) for text in texts):
+        return "TypeError: the stored filters are not a list of texts"
+    return None
+
+
+def _readable_schedule(checked: tuple[time, str] | str, raw_filters: str | None) -> tuple[time, str] | str:
+    """The checked schedule, unless the settings (already checked) or the filters cannot be read: then why."""
+    if isinstance(checked, str):
+        return checked
+    return _filters_unreadable(raw_filters) or checked
+
+
+def _unreadable_settings(raw_time: str, raw_lang: str) -> str | None:
+    """Why a stored delivery time or language cannot be read, or None when both can."""
+    try:
+        parse_time(raw_time)
+        Lang(raw_lang)
     except UNREADABLE as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
+    return None
 
 
 def _read_rows(chats: list[ChatRef], rows: list[Any]) -> list[tuple[ChatRef, Subscriber | str]]:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from bot.filters import parse_filter
+from bot.filters import read_stored_filter
 from bot.models import Listing, Paper
 from bot.subscribers import ChatRef, Lang, Subscriber, parse_time
 
@@ -26,7 +26,7 @@ def subscriber_from_fields(chat: ChatRef, fields: Mapping[Any, Any]) -> Subscrib
     """Rebuild a subscription from its Redis hash."""
     return Subscriber(
         chat=chat,
-        filters=tuple(parse_filter(text, check_typos=False) for text in json.loads(fields.get("filters", "[]"))),
+        filters=tuple(read_stored_filter(text) for text in json.loads(fields.get("filters", "[]"))),
         delivery_time=parse_time(fields.get("time", "09:00")),
         timezone=fields.get("tz", "Asia/Shanghai"),
         lang=Lang(fields.get("lang", "both")),

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import cached_property
+from typing import Any, Literal
 
 import redis.asyncio as redis
+from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from bot.models import Listing
 from bot.store import delivery_scripts as lua
+from bot.store.batch_scripts import OFFER_DUE
 from bot.store.codec import listing_from_json, listing_to_json
 from bot.store.keys import (
     DAY_TTL_SECONDS,
@@ -43,6 +46,8 @@ from bot.store.positions import pack_positions, unpack_positions
 from bot.subscribers import ChatRef
 
 CLAIM_SCAN = 200  # pending entries looked at per take-over attempt (live workers' leased ones are skipped)
+OfferMode = Literal["schedule", "wait", "offer"]  # what the enqueue tick's offers mean now (see OFFER_DUE)
+DuePlan = tuple[ChatRef, str, bool]  # a chat, its next due time ('' unschedules, '=' keeps it), offer it the day?
 FOLLOWED = -1  # a script's answer when the chat migrated meanwhile: follow its forwarding and run it again
 # Put every dead letter back on the delivery stream (as a fresh delivery) and drop it from the dead letters.
 _REQUEUE_DEAD = """
@@ -199,13 +204,6 @@ class DeliveryState:
         newest = await self._redis.zrevrange(DAYS_KEY, 0, 0)
         return str(newest[0]) if newest else None
 
-    async def ready_days_between(self, after: str | None, before: str) -> int:
-        """How many ready days lie strictly between two listing days (the digests an outage skipped)."""
-        if after is None:
-            return 0
-        low, high = date.fromisoformat(after).toordinal(), date.fromisoformat(before).toordinal()
-        return max(0, int(await self._redis.zcount(DAYS_KEY, f"({low}", f"({high}")))
-
     # ---- when each chat is due
 
     async def pop_unscheduled(self, limit: int = 1000) -> list[ChatRef]:
@@ -222,21 +220,9 @@ class DeliveryState:
         keys = await self._redis.zrangebyscore(DUE_KEY, "-inf", now_epoch, start=0, num=limit)
         return [ChatRef.from_key(str(k)) for k in keys]
 
-    async def add_waiting(self, chat: ChatRef) -> None:
-        """Remember a chat that was due while its expected day was still late."""
-        await self._add_if_subscribed(keys=[subscriber_key(chat), WAITING_KEY], args=[chat.key, ""])
-
     async def waiting_chats(self) -> list[ChatRef]:
-        """The chats waiting for a late day (each stays listed until stop_waiting, so a crash loses none)."""
+        """The chats waiting for a late day (each stays listed until offered, so a crash loses none)."""
         return [ChatRef.from_key(str(k)) for k in sorted(await self._redis.smembers(WAITING_KEY))]
-
-    async def stop_waiting(self, chat: ChatRef) -> None:
-        """Take a chat off the waiting list once it was offered the day it waited for."""
-        await self._redis.srem(WAITING_KEY, chat.key)
-
-    async def unschedule(self, chat: ChatRef) -> None:
-        """Stop scheduling a chat that has no readable subscription (saving one schedules it again)."""
-        await self._redis.zrem(DUE_KEY, chat.key)
 
     async def last_day(self, chat: ChatRef) -> str | None:
         """The newest listing day this chat has received."""
@@ -439,3 +425,40 @@ class DeliveryState:
     async def requeue_dead_letters(self) -> int:
         """Put every dead letter back on the delivery stream in one atomic step; returns how many."""
         return int(await self._requeue_dead(keys=[DEAD_KEY, QUEUE_KEY]))
+
+    # ---- the enqueue tick, a batch of chats at a time (one round trip per batch)
+
+    @cached_property
+    def _offer_due(self) -> AsyncScript:
+        """The enqueue tick's per-batch script."""
+        return self._redis.register_script(OFFER_DUE)
+
+    async def offer_due(self, mode: OfferMode, newest: str | None, plan: Sequence[DuePlan]) -> int:
+        """For each chat: offer it `newest` (queue it, or make it wait) if asked, then set or clear its due time.
+
+        `mode` says what an offer means now (see OFFER_DUE); chats without a subscription are never queued,
+        and a chat is queued at most once per day. Returns how many digests were queued.
+        """
+        if not plan:
+            return 0
+        keys = [DUE_KEY, WAITING_KEY, QUEUE_KEY, DAYS_KEY]
+        args: list[str | int] = [mode, newest or "", RECORD_TTL_SECONDS]
+        for chat, due, offer in plan:
+            keys += [subscriber_key(chat), records_key(chat)]
+            args += [chat.key, due, "1" if offer else "0"]
+        return int(await self._offer_due(keys=keys, args=args))
+
+    async def pop_unscheduled_all(self, batch: int = 1000) -> AsyncIterator[list[ChatRef]]:
+        """Take every chat whose delivery time is new or changed, a batch at a time."""
+        while chats := await self.pop_unscheduled(batch):
+            yield chats
+
+    async def due_batches(self, now_epoch: float, batch: int = 1000) -> AsyncIterator[list[ChatRef]]:
+        """Every chat whose delivery time has come, a batch at a time (the caller reschedules each batch)."""
+        while chats := await self.due_chats(now_epoch, batch):
+            yield chats
+
+    async def stop_waiting_all(self, chats: Sequence[ChatRef]) -> None:
+        """Take chats off the waiting list once they were offered the day they waited for."""
+        if chats:
+            await self._redis.srem(WAITING_KEY, *(chat.key for chat in chats))
