@@ -11,6 +11,7 @@ import pytest
 from bot.render.markdown import render_digest
 from bot.service import DigestService
 from bot.store import Store
+from bot.store.keys import ranking_keys
 from bot.subscribers import ChatRef
 from bot.transfer import export_subscribers, import_subscribers
 from handlers.commands import Commands, Incoming
@@ -166,8 +167,10 @@ async def test_stop_deletes_ratings_and_interest(say: Say, store: Store) -> None
     """/stop forgets the chat's ratings, interest and ranking settings."""
     await say("/like 2402.03478")
     await say("/interest diffusion")
+    chat_ranking_keys = ranking_keys(ChatRef("telegram", "2001"))
+    assert await store.redis_for_tests.exists(*chat_ranking_keys) == 3  # ratings, settings, learned profile
     assert "deleted" in text_of(await say("/stop"))
-    assert await store.redis_for_tests.keys("axd:rank*:telegram:2001") == []
+    assert await store.redis_for_tests.exists(*chat_ranking_keys) == 0
     listing = text_of(await say("/list"))
     assert "👍 0 · 👎 0" in listing and "interest: -" in listing
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
 from bot.models import Listing
 from bot.store import delivery_scripts as lua
 from bot.store.codec import listing_from_json, listing_to_json
+from bot.store.connection import Client
 from bot.store.keys import (
     DAY_TTL_SECONDS,
     DAYS_KEY,
@@ -99,7 +99,7 @@ def _pairs(flat: list[Any]) -> dict[Any, Any]:
 class DeliveryState:
     """Typed access to the delivery engine's keys."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self._redis = client
         self._enqueue_once = client.register_script(lua.ENQUEUE_ONCE)
         self._set_progress = client.register_script(lua.SET_PROGRESS)

@@ -17,9 +17,9 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 
-import redis.asyncio as redis
 from redis.exceptions import RedisError
 
+from bot.store.connection import Client
 from bot.store.keys import rate_chat_key, rate_slot_key
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class SharedLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         bot: str,
         rate: float,
         *,
