@@ -11,9 +11,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from bot.redis_server import find_redis_server
 
 MASTERS = 3
+# Run a module's tests on one redis-server and on a Redis Cluster (the `redis_backend` fixture in conftest.py).
+ON_BOTH_BACKENDS = pytest.mark.parametrize("redis_backend", ["single", "cluster"], indirect=True)
 BUS_OFFSET = 10_000  # a node also listens on its port + 10000 for the cluster bus (redis 6.2 cannot move it)
 
 

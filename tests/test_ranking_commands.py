@@ -18,6 +18,9 @@ from handlers.commands import Commands, Incoming
 from handlers.console import run_console
 from handlers.replies import DigestReply, FileReply, Reply, TextReply
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.redis_cluster import ON_BOTH_BACKENDS
+
+pytestmark = ON_BOTH_BACKENDS
 
 ALICE = ChatRef("telegram", "2001")
 LISTED = ["2403.15001", "2403.15603", "2403.15210"]  # the fixture feed's new and cross-listed papers, in order

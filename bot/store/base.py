@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisClusterException, RedisError, WatchError
 
 from bot.errors import DigestError, StoreUnavailable
 from bot.models import Listing, Paper, Translation
@@ -101,7 +101,7 @@ class Store:
         """Check the server answers; raise StoreUnavailable with a one-line reason (cause and server) if not."""
         try:
             await self._redis.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             if is_outage(exc):
                 raise self.unavailable(exc) from None
             raise StoreUnavailable(f"Redis at {self.location} answered PING with an error: {exc}") from None

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from bot.store.connection import Client
 from bot.store.keys import rate_chat_key, rate_slot_key
@@ -122,7 +122,7 @@ class SharedLimiter:
             return
         try:
             await self._pause_script(keys=[rate_slot_key(self._bot)], args=[round(seconds * MICRO)])
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self._went_offline(exc)
 
     async def _reserve(self, chat: str | None, chat_gap: float, urgent: bool, gave_up: bool) -> tuple[Slot, float]:
@@ -135,7 +135,7 @@ class SharedLimiter:
             status, wait = await self._reserve_script(
                 keys=keys, args=[round(self.spacing * MICRO), horizon, round(chat_gap * MICRO), int(gave_up)]
             )
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self._went_offline(exc)
             return self._reserve_locally()
         if self._offline_until:
