@@ -12,13 +12,22 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.config import Settings, settings_from_mapping
 from bot.redis_server import RedisServer, find_redis_server, start_redis_server
 from bot.store import Store
 
 T = TypeVar("T")
+
+
+class Server(Protocol):
+    """A Redis the benchmark started: one redis-server, or a Redis Cluster (tests/redis_cluster.py)."""
+
+    @property
+    def url(self) -> str:
+        """The URL a Store connects with."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -173,10 +182,10 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @asynccontextmanager
-async def open_store(server: RedisServer) -> AsyncIterator[Store]:
+async def open_store(server: Server) -> AsyncIterator[Store]:
     """A Store on the server, emptied first and closed afterwards."""
     store = Store.from_url(server.url)
-    await store.redis_for_tests.flushall()
+    await store.redis_for_tests.flushdb()
     try:
         yield store
     finally:
