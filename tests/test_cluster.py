@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import date, time
 from pathlib import Path
@@ -11,7 +12,7 @@ from redis.crc import key_slot
 from bot.config import settings_from_mapping
 from bot.filters import parse_filter
 from bot.models import Listing, Paper, Translation
-from bot.redis_server import RedisServer
+from bot.redis_server import RedisServer, free_port
 from bot.runtime import redis_store
 from bot.store import Store
 from bot.store import keys as names
@@ -114,10 +115,12 @@ async def test_both_url_forms_reach_the_cluster_from_real_processes(
 
 
 async def test_cluster_mistakes_are_one_line_without_the_password(tmp_path: Path, redis_cluster: LocalCluster) -> None:
-    """A wrong cluster password, REDIS_CLUSTER without REDIS_URL, or a database number: one line, no secret."""
+    """A wrong cluster password, no node listening, REDIS_CLUSTER without REDIS_URL, a database number: one line."""
     wrong = redis_cluster.url.replace(redis_cluster.password, "not-the-password")
+    nobody = f"redis+cluster://:{redis_cluster.password}@127.0.0.1:{free_port()}"
     cases = {
         "rejected the password": {"REDIS_URL": wrong},
+        "connection refused": {"REDIS_URL": nobody},
         "needs REDIS_URL": {"REDIS_CLUSTER": "true"},
         "database other than 0": {"REDIS_URL": redis_cluster.node_url + "/2", "REDIS_CLUSTER": "true"},
     }
@@ -182,3 +185,13 @@ async def test_keys_named_before_hash_tags_are_renamed_once_at_start_up(redis_se
         assert await store.redis_for_tests.get(LAYOUT_KEY) == "tagged"
         assert await store.rename_legacy_keys() == 0, "renamed once: later starts do not scan again"
         assert await store.redis_for_tests.exists(subscriber_key(chat)) == 1
+
+
+async def test_a_burst_of_lookups_waits_for_connections(redis_cluster: LocalCluster) -> None:
+    """2,000 translation lookups at once (a day's papers) all get an answer instead of running out of connections."""
+    store = Store.from_url(redis_cluster.url)
+    try:
+        found = await asyncio.gather(*(store.get_translation("m", f"2403.{n:05d}v1") for n in range(2_000)))
+    finally:
+        await store.close()
+    assert found == [None] * 2_000

@@ -22,8 +22,8 @@ SOCKET_TIMEOUT_SECONDS = 5.0  # a frozen Redis fails a command after this, inste
 CONNECT_TIMEOUT_SECONDS = 3.0
 MAX_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 30.0
-# A cluster node's pool does not wait for a free connection (it fails at once), so it may open more of them.
-CLUSTER_MAX_CONNECTIONS = 512
+# A cluster node's pool does not wait for a free connection: it raises, and the client retries with a backoff.
+CLUSTER_MAX_CONNECTIONS = 512  # per node; a burst of 2,000 lookups at once is tested (tests/test_cluster.py)
 CLUSTER_SUFFIX = "+cluster"  # redis+cluster://, rediss+cluster://
 
 
