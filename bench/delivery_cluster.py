@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 
 from bench.common import Row, Server, open_store, redis_server
 from bench.delivery_workers import Backend, Case, _measure, _prepare, _rows
-from tests.redis_cluster import LocalCluster, start_cluster
+from tests.redis_cluster import LocalCluster
 
 NAME = "delivery on a Redis Cluster"
 CASE = Case(2, with_run=True)
 
 
-@contextmanager
-def redis_cluster() -> Iterator[LocalCluster]:
-    """A fresh 3-master Redis Cluster on free loopback ports, stopped afterwards."""
-    cluster = start_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-BACKENDS: dict[str, Backend] = {"one redis-server": redis_server, "3-master cluster": redis_cluster}
+BACKENDS: dict[str, Backend] = {"one redis-server": redis_server, "3-master cluster": LocalCluster}
 
 
 async def _queueing(backend: Backend, chats: int, papers: int) -> float:

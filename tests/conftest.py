@@ -20,7 +20,7 @@ from bot.store import Store
 from tests.fake_settings import fake_settings
 from tests.fakes.arxiv_server import FakeArxiv, fixture_bytes
 from tests.fakes.llm_server import FakeLLM, fixture_fake_llm  # noqa: F401  (the `fake_llm` fixture, for all tests)
-from tests.redis_cluster import LocalCluster, start_cluster
+from tests.redis_cluster import LocalCluster
 
 
 @pytest.fixture(name="redis_server", scope="session")
@@ -34,9 +34,8 @@ def fixture_redis_server() -> Iterator[RedisServer]:
 @pytest.fixture(name="redis_cluster", scope="session")
 def fixture_redis_cluster() -> Iterator[LocalCluster]:
     """One real 3-master Redis Cluster for the session (started only when a test asks for it)."""
-    cluster = start_cluster()
-    yield cluster
-    cluster.stop()
+    with LocalCluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(name="redis_backend")

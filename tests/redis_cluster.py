@@ -30,6 +30,15 @@ class LocalCluster:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     directory: tempfile.TemporaryDirectory[str] | None = None
 
+    def __enter__(self) -> LocalCluster:
+        """Start the cluster for a `with` block."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stop it when the block ends."""
+        self.stop()
+
     @property
     def url(self) -> str:
         """A redis+cluster:// URL naming one node (the client discovers the others)."""
@@ -138,10 +147,3 @@ def _free_node_port() -> int:
         port = random.randint(20_000, 65_535 - BUS_OFFSET)
         if _bindable(port) and _bindable(port + BUS_OFFSET):
             return port
-
-
-def start_cluster() -> LocalCluster:
-    """Start a 3-master cluster and return it once it serves every slot."""
-    cluster = LocalCluster()
-    cluster.start()
-    return cluster
