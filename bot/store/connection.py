@@ -6,6 +6,7 @@ TLS); the client discovers the others and sends each command to the node that ho
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -22,9 +23,30 @@ SOCKET_TIMEOUT_SECONDS = 5.0  # a frozen Redis fails a command after this, inste
 CONNECT_TIMEOUT_SECONDS = 3.0
 MAX_CONNECTIONS = 64
 POOL_WAIT_SECONDS = 30.0
-# A cluster node's pool does not wait for a free connection: it raises, and the client retries with a backoff.
-CLUSTER_MAX_CONNECTIONS = 512  # per node; a burst of 2,000 lookups at once is tested (tests/test_cluster.py)
+CLUSTER_MAX_CONNECTIONS = 512  # per node: above the turns a cluster client hands out, so no node runs out
 CLUSTER_SUFFIX = "+cluster"  # redis+cluster://, rediss+cluster://
+
+
+class BoundedCluster(RedisCluster):
+    """A RedisCluster that finds its nodes before running any command, then runs at most MAX_CONNECTIONS at once.
+
+    With redis-py 8.1, commands started while the client is still discovering the cluster can have their new
+    connection closed under them (a burst of 2,000 GETs on a fresh client failed a few with AttributeError), and a
+    node's pool fails at once when it runs out of connections instead of waiting, as one server's pool does here.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turns = asyncio.Semaphore(MAX_CONNECTIONS)
+        self._discovery = asyncio.Lock()
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        """Run one command once a turn is free (and the cluster's nodes are known)."""
+        if self._initialize:
+            async with self._discovery:  # discover the nodes before any command: others would race it
+                await self.initialize()
+        async with self._turns:
+            return await super().execute_command(*args, **kwargs)
 
 
 def is_cluster_url(url: str) -> bool:
@@ -49,7 +71,7 @@ def connect(url: str, cluster: bool = False) -> tuple[Client, str]:
     The full form is a redis+cluster:// URL for a cluster, so a process handed it connects the same way.
     """
     if cluster or is_cluster_url(url):
-        client = RedisCluster.from_url(
+        client = BoundedCluster.from_url(
             plain_url(url),
             decode_responses=True,
             max_connections=CLUSTER_MAX_CONNECTIONS,
