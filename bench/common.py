@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from bot.config import Settings, settings_from_mapping
 from bot.redis_server import RedisServer, find_redis_server, start_redis_server
@@ -22,6 +22,15 @@ T = TypeVar("T")
 # The redis-server versions the benchmarks ran against since last asked (memory figures differ between 6.2 and
 # 7.x): noted by open_store from the live server, printed by `python -m bench` under each benchmark's table.
 _SERVERS_SEEN: set[str] = set()
+
+
+class Server(Protocol):
+    """A Redis the benchmark started: one redis-server, or a Redis Cluster (tests/redis_cluster.py)."""
+
+    @property
+    def url(self) -> str:
+        """The URL a Store connects with."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -185,10 +194,10 @@ def servers_seen() -> str:
 
 
 @asynccontextmanager
-async def open_store(server: RedisServer) -> AsyncIterator[Store]:
+async def open_store(server: Server) -> AsyncIterator[Store]:
     """A Store on the server, emptied first and closed afterwards; notes the server's version."""
     store = Store.from_url(server.url)
-    await store.redis_for_tests.flushall()
+    await store.redis_for_tests.flushdb()
     info = await store.redis_for_tests.info("server")
     _SERVERS_SEEN.add(f"{info.get('redis_version', '?')} ({info.get('executable', '?')})")
     try:

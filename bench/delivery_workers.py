@@ -24,11 +24,13 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from bench.common import Row, open_store, redis_server
+from bench.common import Row, Server, open_store, redis_server
 from bench.synthetic import make_papers, subscribers
 from bot.models import Listing, Translation
 from bot.store import Store
@@ -42,6 +44,7 @@ MODEL = "bench-model"
 GROUP_EVERY = 50  # one chat in 50 is a group (20 messages a minute, not 1 a second)
 TARGET_SHARE = 0.90
 ARXIV_DIGEST = str(Path(sys.executable).parent / "arxiv-digest")
+Backend = Callable[[], AbstractContextManager[Server]]  # starts a fresh Redis and stops it afterwards
 
 
 class CountingTelegram(FakeTelegram):
@@ -162,9 +165,11 @@ async def _stop(processes: list[asyncio.subprocess.Process]) -> None:
             await proc.wait()
 
 
-async def _measure(case: Case, chats: int, papers: int, warmup: float, window: float) -> Outcome:
-    """Run one case and count at the fake."""
-    with redis_server() as server, tempfile.TemporaryDirectory() as home:
+async def _measure(
+    case: Case, chats: int, papers: int, warmup: float, window: float, backend: Backend = redis_server
+) -> Outcome:
+    """Run one case on a fresh Redis (one redis-server unless `backend` starts another kind) and count at the fake."""
+    with backend() as server, tempfile.TemporaryDirectory() as home:
         async with open_store(server) as store, CountingTelegram() as fake:
             await _prepare(store, chats, papers)
             env = _env(server.url, fake, home)

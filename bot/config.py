@@ -39,6 +39,8 @@ DELIVERY_CLAIM_IDLE = 60.0
 # digest's buttons, /digest and /like read it), so at most a month of translated papers stays in Redis (about
 # 5 KB each). /paper of an older paper translates it again.
 TRANSLATION_TTL_DAYS = 30
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)
 
 
 class Secret(SecretStr):
@@ -107,12 +109,14 @@ def _secret_token(value: Secret) -> Secret:
 
 
 def _redis_url(value: Secret) -> Secret:
-    """A redis://, rediss:// or unix:// URL whose port, if any, is a port number."""
+    """A redis://, rediss://, unix:// or redis+cluster:// URL whose port, if any, is a port number."""
     raw = value.reveal()
     shown = raw.split("@")[-1]  # never the password
-    if not raw.startswith(("redis://", "rediss://", "unix://")):
-        raise ValueError(f"must start with redis://, rediss:// or unix://, got {shown!r}")
-    if raw.startswith(("redis://", "rediss://")):
+    if not raw.startswith(REDIS_SCHEMES):
+        raise ValueError(f"must start with {', '.join(REDIS_SCHEMES[:-1])} or {REDIS_SCHEMES[-1]}, got {shown!r}")
+    if raw.startswith(CLUSTER_SCHEMES) and urlsplit(raw).path.strip("/") not in ("", "0"):
+        raise ValueError(f"names a database other than 0, which a Redis Cluster does not have: {shown!r}")
+    if not raw.startswith("unix://"):
         try:
             port = urlsplit(raw).port
         except ValueError:
@@ -167,6 +171,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore", frozen=True)
 
     redis_url: Annotated[Secret, AfterValidator(_redis_url)] | None = None
+    redis_cluster: bool = False
     data_dir: Path = Path("~/.local/share/arxiv-digest").expanduser()
     arxiv_rss_url: Url = "https://rss.arxiv.org/rss"
     arxiv_api_url: Url = "https://export.arxiv.org/api/query"
@@ -267,6 +272,24 @@ class Settings(BaseSettings):
             )
         if len(set(ids)) != len(ids):
             raise ValueError("DISCORD_SHARD_IDS lists a shard twice")
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_reachable(self) -> Settings:
+        """A cluster is reached over TCP at the node REDIS_URL names, in database 0."""
+        if not self.redis_cluster:
+            return self
+        if self.redis_url is None:
+            raise ValueError("REDIS_CLUSTER=true needs REDIS_URL naming one node of the cluster")
+        raw = self.redis_url.reveal()
+        if raw.startswith("unix://"):
+            raise ValueError(
+                "REDIS_CLUSTER=true needs a redis:// or rediss:// REDIS_URL (a cluster is reached over TCP)"
+            )
+        try:
+            _redis_url(Secret(raw if raw.startswith(CLUSTER_SCHEMES) else raw.replace("://", "+cluster://", 1)))
+        except ValueError as exc:
+            raise ValueError(f"REDIS_URL {exc}") from None
         return self
 
     @property

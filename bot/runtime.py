@@ -60,9 +60,10 @@ async def redis_store(settings: Settings) -> AsyncIterator[Store]:
                 "directory this user can write, or REDIS_URL to a Redis server"
             ) from None
         log.info("no REDIS_URL set: using the bot's own redis-server, data in %s", settings.data_dir / "redis")
-    store = Store.from_url(url)
+    store = Store.from_url(url, cluster=settings.redis_cluster)
     try:
         await store.ping()
+        await store.rename_legacy_keys()
         yield store
     finally:
         await store.close()

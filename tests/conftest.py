@@ -1,4 +1,8 @@
-"""Fixtures shared by the whole suite: a real redis-server on a free loopback port, and a network guard."""
+"""Fixtures shared by the whole suite: a real redis-server on a free loopback port, and a network guard.
+
+A module runs its tests on a real 3-master Redis Cluster too with `pytestmark = ON_BOTH_BACKENDS`
+(tests/redis_cluster.py).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from bot.store import Store
 from tests.fake_settings import fake_settings
 from tests.fakes.arxiv_server import FakeArxiv, fixture_bytes
 from tests.fakes.llm_server import FakeLLM, fixture_fake_llm  # noqa: F401  (the `fake_llm` fixture, for all tests)
+from tests.redis_cluster import LocalCluster
 
 
 @pytest.fixture(name="redis_server", scope="session")
@@ -26,16 +31,33 @@ def fixture_redis_server() -> Iterator[RedisServer]:
     server.stop()
 
 
+@pytest.fixture(name="redis_cluster", scope="session")
+def fixture_redis_cluster() -> Iterator[LocalCluster]:
+    """One real 3-master Redis Cluster for the session (started only when a test asks for it)."""
+    with LocalCluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(name="redis_backend")
+def fixture_redis_backend(request: pytest.FixtureRequest) -> str:
+    """The URL of the Redis the test runs on: the session's redis-server, or the cluster when parametrized so."""
+    if getattr(request, "param", "single") == "cluster":
+        cluster: LocalCluster = request.getfixturevalue("redis_cluster")
+        return cluster.url
+    server: RedisServer = request.getfixturevalue("redis_server")
+    return server.url
+
+
 @pytest.fixture(name="redis_url")
-def fixture_redis_url(redis_server: RedisServer) -> Callable[[], str]:
-    """A way to open more connections to the session's Redis (as another process would)."""
-    return lambda: redis_server.url
+def fixture_redis_url(redis_backend: str) -> Callable[[], str]:
+    """A way to open more connections to the test's Redis (as another process would)."""
+    return lambda: redis_backend
 
 
 @pytest.fixture(name="store")
-async def fixture_store(redis_server: RedisServer) -> AsyncIterator[Store]:
-    """A Store on the session's redis-server, emptied before each test."""
-    store = Store.from_url(redis_server.url)
+async def fixture_store(redis_backend: str) -> AsyncIterator[Store]:
+    """A Store on the test's Redis, emptied before each test."""
+    store = Store.from_url(redis_backend)
     await store.redis_for_tests.flushdb()
     yield store
     await store.close()

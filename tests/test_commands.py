@@ -13,6 +13,9 @@ from bot.subscribers import ChatRef, Lang
 from handlers.commands import Commands, Incoming
 from handlers.replies import DigestReply, PaperReply, Reply, TextReply
 from tests.fakes.llm_server import FakeLLM
+from tests.redis_cluster import ON_BOTH_BACKENDS
+
+pytestmark = ON_BOTH_BACKENDS
 
 ALICE = ChatRef("telegram", "1001")
 BOB = ChatRef("telegram", "1002")

@@ -25,7 +25,10 @@ from bot.subscribers import ChatRef, Lang, Subscriber
 from handlers.commands import Commands, Incoming
 from tests.fakes.arxiv_server import Canned, FakeArxiv, fixture_bytes
 from tests.fakes.llm_server import Behaviour, FakeLLM
+from tests.redis_cluster import ON_BOTH_BACKENDS
 from tests.worker_processes import traces_of
+
+pytestmark = ON_BOTH_BACKENDS
 
 SHANGHAI = ChatRef("telegram", "1")
 BERLIN = ChatRef("telegram", "2")

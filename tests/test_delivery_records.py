@@ -25,7 +25,10 @@ from handlers.pacing import ChatPacer
 from handlers.replies import TextReply
 from handlers.telegram_bot import TelegramAdapter
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram, fixture_fake_telegram  # noqa: F401
+from tests.redis_cluster import ON_BOTH_BACKENDS
 from tests.worker_processes import FOUR_MESSAGES, listing_of, queue_day, traces_of
+
+pytestmark = ON_BOTH_BACKENDS
 
 GROUP, SUPERGROUP, USER = -4001, -1009999, 4242
 

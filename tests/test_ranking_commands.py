@@ -11,12 +11,16 @@ import pytest
 from bot.render.markdown import render_digest
 from bot.service import DigestService
 from bot.store import Store
+from bot.store.keys import ranking_keys
 from bot.subscribers import ChatRef
 from bot.transfer import export_subscribers, import_subscribers
 from handlers.commands import Commands, Incoming
 from handlers.console import run_console
 from handlers.replies import DigestReply, FileReply, Reply, TextReply
 from tests.fakes.arxiv_server import FakeArxiv
+from tests.redis_cluster import ON_BOTH_BACKENDS
+
+pytestmark = ON_BOTH_BACKENDS
 
 ALICE = ChatRef("telegram", "2001")
 LISTED = ["2403.15001", "2403.15603", "2403.15210"]  # the fixture feed's new and cross-listed papers, in order
@@ -166,8 +170,10 @@ async def test_stop_deletes_ratings_and_interest(say: Say, store: Store) -> None
     """/stop forgets the chat's ratings, interest and ranking settings."""
     await say("/like 2402.03478")
     await say("/interest diffusion")
+    chat_ranking_keys = ranking_keys(ChatRef("telegram", "2001"))
+    assert await store.redis_for_tests.exists(*chat_ranking_keys) == 3  # ratings, settings, learned profile
     assert "deleted" in text_of(await say("/stop"))
-    assert await store.redis_for_tests.keys("axd:rank*:telegram:2001") == []
+    assert await store.redis_for_tests.exists(*chat_ranking_keys) == 0
     listing = text_of(await say("/list"))
     assert "👍 0 · 👎 0" in listing and "interest: -" in listing
 

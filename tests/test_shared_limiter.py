@@ -11,7 +11,7 @@ import logging
 import random
 import time as time_module
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from datetime import date, time
 from pathlib import Path
@@ -36,6 +36,7 @@ from tests.fakes.arxiv_server import FakeArxiv
 from tests.fakes.discord_server import DEFAULT_TOKEN as DISCORD_TOKEN
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.telegram_server import DEFAULT_TOKEN, GLOBAL_PER_SECOND, FakeTelegram
+from tests.redis_cluster import ON_BOTH_BACKENDS
 from tests.worker_processes import rate_while_busy
 
 DAY = date(2024, 3, 26)
@@ -130,8 +131,9 @@ async def _no_collection_pauses() -> AsyncIterator[None]:
         gc.enable()
 
 
+@ON_BOTH_BACKENDS
 async def test_one_run_and_two_workers_together_keep_telegrams_limits(
-    tmp_path: Path, store: Store, redis_server: RedisServer
+    tmp_path: Path, store: Store, redis_url: Callable[[], str]
 ) -> None:
     """`run` and two `worker` processes deliver 320 messages: no 429, and together they send near 30 a second."""
     chats = _chats()
@@ -139,7 +141,7 @@ async def test_one_run_and_two_workers_together_keep_telegrams_limits(
     async with FakeTelegram(enforce_limits=True) as telegram, FakeArxiv() as arxiv:
         env = base_env(
             tmp_path,
-            REDIS_URL=redis_server.url,
+            REDIS_URL=redis_url(),
             TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
             TELEGRAM_API_URL=telegram.base_url,
             ARXIV_RSS_URL=arxiv.rss_url,

@@ -6,7 +6,7 @@ import errno
 from collections.abc import Mapping
 from typing import Any
 
-from redis.exceptions import AuthenticationError, ResponseError
+from redis.exceptions import AuthenticationError, ClusterDownError, RedisClusterException, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -14,6 +14,7 @@ from bot.errors import StoreUnavailable
 
 OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
     RedisConnectionError,
+    ClusterDownError,  # a cluster that lost a master (or has not finished forming)
     RedisTimeoutError,
     StoreUnavailable,
     ConnectionError,
@@ -24,7 +25,15 @@ _AUTH_WORDS = ("WRONGPASS", "NOAUTH", "invalid username-password", "authenticate
 
 def is_outage(exc: BaseException) -> bool:
     """True when the error says Redis cannot be reached (down, frozen, refusing us), not that a command was wrong."""
+    exc = _unwrapped(exc)
     return isinstance(exc, OUTAGE_ERRORS) or _is_auth_failure(exc)
+
+
+def _unwrapped(exc: BaseException) -> BaseException:
+    """The cause a cluster client wraps when no node of the cluster could be reached (else the error itself)."""
+    if isinstance(exc, RedisClusterException) and exc.__cause__ is not None:
+        return exc.__cause__
+    return exc
 
 
 def _is_auth_failure(exc: BaseException) -> bool:
@@ -54,6 +63,7 @@ def _refused(exc: BaseException) -> bool:
 
 def describe_outage(exc: BaseException, where: str, timeout: float) -> str:
     """One line saying why Redis at `where` cannot be used: refused, timed out, wrong password, or else what."""
+    exc = _unwrapped(exc)
     if _is_auth_failure(exc):
         if "HELLO must be called" in str(exc) or "NOAUTH" in str(exc) or "required" in str(exc):
             return f"Redis at {where} requires a password: put it in REDIS_URL (redis://:PASSWORD@host:port/0)"

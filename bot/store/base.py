@@ -12,17 +12,13 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import redis.asyncio as redis
-from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
 from redis.commands.core import AsyncScript
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisClusterException, RedisError, WatchError
 
 from bot.errors import DigestError, StoreUnavailable
 from bot.filters import Filter, read_stored_filter
 from bot.models import Listing, Paper, Translation
-from bot.store.availability import describe_outage, is_outage, server_location
+from bot.store.availability import describe_outage, is_outage
 from bot.store.batch_scripts import READ_FIELDS, SCAN_MEMBERS
 from bot.store.budget import TranslationBudget
 from bot.store.codec import (
@@ -33,6 +29,7 @@ from bot.store.codec import (
     subscriber_fields,
     subscriber_from_fields,
 )
+from bot.store.connection import SOCKET_TIMEOUT_SECONDS, Client, connect, get_many, location
 from bot.store.delivery import DeliveryState
 from bot.store.delivery_scripts import MOVE_CHAT
 from bot.store.keys import (
@@ -50,12 +47,12 @@ from bot.store.keys import (
     listing_key,
     moved_key,
     paper_key,
-    ranking_keys,
     subscriber_key,
     translation_failure_key,
     translation_key,
 )
 from bot.store.lease import Lease, poller_lease
+from bot.store.legacy import rename_legacy_keys
 from bot.store.limiter import SharedLimiter
 from bot.store.ratings import RatingStore
 from bot.store.stats import Stats
@@ -64,45 +61,32 @@ from bot.subscribers import DEFAULT_TIMEZONE, ChatRef, Lang, Subscriber, parse_t
 
 log = logging.getLogger(__name__)
 UNREADABLE = (DigestError, ValueError, TypeError, AttributeError)  # what a damaged subscriber hash raises
-SOCKET_TIMEOUT_SECONDS = 5.0  # a frozen Redis fails a command after this, instead of hanging it
-CONNECT_TIMEOUT_SECONDS = 3.0
-MAX_CONNECTIONS = 64
-POOL_WAIT_SECONDS = 30.0
 
 
 class Store:
     """Typed access to everything the bot keeps in Redis."""
 
-    def __init__(self, client: redis.Redis, url: str | None = None) -> None:
+    def __init__(self, client: Client, url: str | None = None) -> None:
         self._redis = client
         self._move_chat = client.register_script(MOVE_CHAT)
         # Built once per Store (one per process), so each family's Lua scripts are registered once.
         self.stats = Stats(client)
         self.delivery = DeliveryState(client)
         self.ratings = RatingStore(client)
-        self.location = server_location(client.connection_pool.connection_kwargs)
+        self.location = location(client)
         self.url = url  # for another process of ours to connect to the same server (None if unknown)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        """Connect lazily to the Redis server at `url`; a command fails within seconds when Redis does not answer."""
-        # A refused connection is retried for about 2.5 s (a restart, not an outage); a timeout is not retried,
-        # so a frozen server costs one SOCKET_TIMEOUT_SECONDS, not six.
-        retry = Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=4, supported_errors=(RedisConnectionError,))
-        # A burst (hundreds of papers' cache lookups at once) waits for a free connection instead of failing.
-        pool = redis.BlockingConnectionPool.from_url(
-            url,
-            max_connections=MAX_CONNECTIONS,
-            timeout=POOL_WAIT_SECONDS,
-            decode_responses=True,
-            retry=retry,
-            socket_timeout=SOCKET_TIMEOUT_SECONDS,
-            socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        )
-        return cls(redis.Redis(connection_pool=pool), url)
+    def from_url(cls, url: str, cluster: bool = False) -> Store:
+        """Connect lazily to Redis at `url` (a Redis Cluster when `cluster` or a redis+cluster:// URL says so).
+
+        A command fails within seconds when Redis does not answer.
+        """
+        client, full_url = connect(url, cluster)
+        return cls(client, full_url)
 
     @property
-    def redis_for_tests(self) -> redis.Redis:
+    def redis_for_tests(self) -> Client:
         """The raw client, only for tests and benchmarks to inspect or reset keys (tests/test_boundaries.py)."""
         return self._redis
 
@@ -130,10 +114,14 @@ class Store:
         """Check the server answers; raise StoreUnavailable with a one-line reason (cause and server) if not."""
         try:
             await self._redis.ping()
-        except (RedisError, OSError, TimeoutError) as exc:
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             if is_outage(exc):
                 raise self.unavailable(exc) from None
             raise StoreUnavailable(f"Redis at {self.location} answered PING with an error: {exc}") from None
+
+    async def rename_legacy_keys(self) -> int:
+        """Rename keys an older version named without hash tags (once per server); how many were renamed."""
+        return await rename_legacy_keys(self._redis)
 
     async def close(self) -> None:
         """Close the connection pool."""
@@ -147,7 +135,7 @@ class Store:
         """The cached translations of these paper versions, in one round trip (None where there is none)."""
         if not versioned_ids:
             return []
-        raws = await self._redis.mget([translation_key(model, vid) for vid in versioned_ids])
+        raws = await get_many(self._redis, [translation_key(model, vid) for vid in versioned_ids])
         return [_translation_from(raw) for raw in raws]
 
     async def put_translation(
@@ -245,15 +233,16 @@ class Store:
 
     async def delete_subscriber(self, chat: ChatRef) -> bool:
         """Forget everything stored about a chat (every key named after it); True if there was something."""
+        ranked = await self.ratings.delete(chat)  # its own slot in a cluster, so a step of its own
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.exists(subscriber_key(chat), *ranking_keys(chat))
-            pipe.delete(*chat_keys(chat), *ranking_keys(chat))
+            pipe.exists(subscriber_key(chat))
+            pipe.delete(*chat_keys(chat))
             pipe.srem(SUBSCRIBERS_KEY, chat.key)
             pipe.zrem(DUE_KEY, chat.key)
             pipe.srem(UNSCHEDULED_KEY, chat.key)
             pipe.srem(WAITING_KEY, chat.key)
             existed, *_ = await pipe.execute()
-        return bool(existed)
+        return bool(existed) or ranked
 
     async def move_subscriber(self, old: ChatRef, new: ChatRef) -> None:
         """Keep a subscription when its chat gets a new id (a Telegram group migrated to a supergroup).
@@ -271,9 +260,7 @@ class Store:
             moved_key(old),
         ]
         await self._move_chat(keys=keys, args=[old.key, new.key, MOVED_TTL_SECONDS])
-        for old_key, new_key in zip(ranking_keys(old), ranking_keys(new), strict=True):
-            if await self._redis.exists(old_key):  # the ratings and interest go along with the chat
-                await self._redis.rename(old_key, new_key)
+        await self.ratings.move(old, new)  # the ratings and interest go along with the chat
 
     async def all_subscribers(self, batch: int = 500) -> list[Subscriber]:
         """Every readable subscription, read in pipelined batches and parsed in a thread (off the event loop)."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-import redis.asyncio as redis
-
+from bot.store.connection import Client
 from bot.store.keys import budget_key
 
 HOUR_TTL_SECONDS = 2 * 3600
@@ -34,7 +33,7 @@ return 0
 class TranslationBudget:
     """Counts new translations against per-hour and per-day limits for several holders (a user, a chat) at once."""
 
-    def __init__(self, client: redis.Redis, per_hour: int, per_day: int) -> None:
+    def __init__(self, client: Client, per_hour: int, per_day: int) -> None:
         self.per_hour = per_hour
         self.per_day = per_day
         self._take = client.register_script(_TAKE)
@@ -42,8 +41,8 @@ class TranslationBudget:
     async def take(self, holders: Sequence[str], now: datetime) -> datetime | None:
         """Count one new translation for every holder and return None; or, if one has none left, when it resumes."""
         now = now.astimezone(UTC)
-        hour, day = now.strftime("h%Y%m%d%H"), now.strftime("d%Y%m%d")
-        keys = [key for holder in dict.fromkeys(holders) for key in (budget_key(holder, hour), budget_key(holder, day))]
+        hour, day, tag = now.strftime("h%Y%m%d%H"), now.strftime("d%Y%m%d"), now.strftime("%Y%m%d")
+        keys = [k for holder in dict.fromkeys(holders) for k in (budget_key(holder, w, tag) for w in (hour, day))]
         full = int(await self._take(keys=keys, args=[self.per_hour, self.per_day, HOUR_TTL_SECONDS, DAY_TTL_SECONDS]))
         if full == 0:
             return None

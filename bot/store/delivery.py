@@ -10,7 +10,6 @@ from datetime import date
 from functools import cached_property
 from typing import Any, Literal
 
-import redis.asyncio as redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
@@ -18,6 +17,7 @@ from bot.models import Listing
 from bot.store import delivery_scripts as lua
 from bot.store.batch_scripts import OFFER_DUE
 from bot.store.codec import listing_from_json, listing_to_json
+from bot.store.connection import Client
 from bot.store.keys import (
     DAY_TTL_SECONDS,
     DAYS_KEY,
@@ -145,7 +145,7 @@ def _pairs(flat: list[Any]) -> dict[Any, Any]:
 class DeliveryState:
     """Typed access to the delivery engine's keys."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self._redis = client
         self._enqueue_once = client.register_script(lua.ENQUEUE_ONCE)
         self._set_progress = client.register_script(lua.SET_PROGRESS)
@@ -250,7 +250,7 @@ class DeliveryState:
         async with self._redis.pipeline(transaction=False) as pipe:
             for chat in chats:
                 keys = [subscriber_key(chat), records_key(chat), QUEUE_KEY]
-                await self._enqueue_once(keys=keys, args=[RECORD_TTL_SECONDS, chat.key, day, skipped], client=pipe)
+                await self._enqueue_once(keys=keys, args=[RECORD_TTL_SECONDS, chat.key, day, skipped], client=pipe)  # type: ignore[arg-type]  # a single server's pipeline (bulk runs)
             entries = await pipe.execute()
         return [None if entry is None else str(entry) for entry in entries]
 
@@ -392,7 +392,7 @@ class DeliveryState:
         async with self._redis.pipeline(transaction=False) as pipe:
             for delivery, positions in done:
                 keys, args = _finish_call(delivery, delivery.chat, "", pack_positions(positions))
-                await self._finish(keys=keys, args=args, client=pipe)
+                await self._finish(keys=keys, args=args, client=pipe)  # type: ignore[arg-type]  # a single server's pipeline (bulk runs)
             answers = await pipe.execute()
         if any(int(answer) == FOLLOWED for answer in answers):
             raise RuntimeError("finish_many is for chats that did not migrate; use finish")

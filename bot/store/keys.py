@@ -7,12 +7,17 @@ import hashlib
 from bot.subscribers import ChatRef
 
 PREFIX = "axd:"
+# Redis Cluster hash tags: keys that one Lua script or MULTI touches together carry the same `{tag}`, so they share
+# a slot. The delivery engine's keys (subscriptions, schedule, stream, leases, records, days) share one tag, on one
+# shard; a chat's ranking keys share the chat's own tag; everything else (translations, papers) spreads freely.
+DELIVERY = PREFIX + "{d}:"  # the delivery engine's prefix, as a literal key name
+DELIVERY_TEMPLATE = PREFIX + "{{d}}:"  # the same prefix inside a str.format template
 TRANSLATION_KEY = PREFIX + "tr:{model}:{paper}"
 TRANSLATION_FAILURE_KEY = PREFIX + "trfail:{model}:{paper}"  # why a translation failed lately (with a TTL)
 PAPER_KEY = PREFIX + "paper:{paper}"
 PAPER_TTL_SECONDS = 14 * 24 * 3600
-SUBSCRIBER_KEY = PREFIX + "sub:{chat}"
-SUBSCRIBERS_KEY = PREFIX + "subscribers"
+SUBSCRIBER_KEY = DELIVERY_TEMPLATE + "sub:{chat}"
+SUBSCRIBERS_KEY = DELIVERY + "subscribers"
 BROKEN_SUBSCRIBERS_KEY = PREFIX + "subscribers:broken"  # hash: chat key -> why its stored record is unreadable
 LISTING_KEY = PREFIX + "listing:{categories}"
 LISTING_TTL_SECONDS = 30 * 60
@@ -68,33 +73,34 @@ def rate_chat_key(bot: str, chat: str) -> str:
 
 
 # The delivery engine: announcement days, when each chat is due, the queue and its idempotency records.
-DAYS_KEY = PREFIX + "days"  # sorted set of ready listing days (ISO dates), scored by ordinal
-DAY_LISTING_KEY = PREFIX + "day:{day}:listing"
-DAY_STATUS_KEY = PREFIX + "day:{day}:status"  # hash: state (pending|ready|none), attempts, next_try
+DAYS_KEY = DELIVERY + "days"  # sorted set of ready listing days (ISO dates), scored by ordinal
+DAY_LISTING_KEY = DELIVERY_TEMPLATE + "day:{day}:listing"
+DAY_STATUS_KEY = DELIVERY_TEMPLATE + "day:{day}:status"  # hash: state (pending|ready|none), attempts, next_try
 DAY_TTL_SECONDS = 30 * 24 * 3600
-DUE_KEY = PREFIX + "due"  # sorted set: chat key -> epoch seconds of its next delivery time
-UNSCHEDULED_KEY = PREFIX + "unscheduled"  # chats whose next delivery time must be (re)computed
-WAITING_KEY = PREFIX + "waiting"  # chats whose delivery time came while the expected day was still late
-QUEUE_KEY = PREFIX + "deliveries"  # stream of deliveries: chat, day, skipped
+DUE_KEY = DELIVERY + "due"  # sorted set: chat key -> epoch seconds of its next delivery time
+UNSCHEDULED_KEY = DELIVERY + "unscheduled"  # chats whose next delivery time must be (re)computed
+WAITING_KEY = DELIVERY + "waiting"  # chats whose delivery time came while the expected day was still late
+QUEUE_KEY = DELIVERY + "deliveries"  # stream of deliveries: chat, day, skipped
 QUEUE_GROUP = "workers"
-DEAD_KEY = PREFIX + "deliveries:dead"  # deliveries that kept failing, moved aside
+DEAD_KEY = DELIVERY + "deliveries:dead"  # deliveries that kept failing, moved aside
 # Everything recorded about one chat's deliveries lives in keys named after the chat, so /stop can delete them all
 # and a migrated group can take them along: its per-day records in one hash, the papers it received, and for a
 # short while after a group migrated, the id it moved to.
 # The records keep only the newest day the chat was sent and any newer one queued: the engine only ever queues the
 # newest day, and never one at or before `last_day` (in the subscriber hash), so older days' records are dropped.
-RECORDS_KEY = PREFIX + "records:{chat}"  # hash: enqueued:DAY, progress:DAY (messages sent so far), delivered:DAY
+RECORDS_KEY = DELIVERY_TEMPLATE + "records:{chat}"  # hash: enqueued:DAY, progress:DAY, delivered:DAY
 RECORD_TTL_SECONDS = 45 * 24 * 3600  # a chat with no delivery for this long loses its (few) records
 # The papers a chat received, as positions into the shared day listings (`day:{day}:listing`, kept 30 days):
 # field = the listing day, value = the positions of the papers sent that day, packed (bot/store/positions.py):
 # about 2 bytes a paper, 40 bytes for a digest of 20.
-SENT_KEY = PREFIX + "sent:{chat}"  # hash: DAY -> packed positions in that day's listing
+SENT_KEY = DELIVERY_TEMPLATE + "sent:{chat}"  # hash: DAY -> packed positions in that day's listing
 SEEN_DAYS = 14  # long enough for cross-lists and re-announcements
 SENT_TTL_SECONDS = SEEN_DAYS * 24 * 3600  # by then every field is older than the window
-LEGACY_SEEN_KEY = PREFIX + "seen:{chat}"  # the old layout (sorted set: paper id -> day ordinal), converted when read
-MOVED_KEY = PREFIX + "moved:{chat}"  # the chat key a migrated group moved to, for its deliveries in flight
+# The old layout (sorted set: paper id -> day ordinal), converted when read.
+LEGACY_SEEN_KEY = DELIVERY_TEMPLATE + "seen:{chat}"
+MOVED_KEY = DELIVERY_TEMPLATE + "moved:{chat}"  # the chat key a migrated group moved to, for its deliveries in flight
 MOVED_TTL_SECONDS = 24 * 3600
-LEASE_KEY = PREFIX + "lease:{entry}"  # the worker sending this queue entry; renewed while it sends
+LEASE_KEY = DELIVERY_TEMPLATE + "lease:{entry}"  # the worker sending this queue entry; renewed while it sends
 SCHEDULER_LOCK_KEY = PREFIX + "scheduler:lock"
 POLLER_LEASE_KEY = PREFIX + "poller:{token_hash}"  # who polls a Telegram token (a hash of it, never the token)
 # A Telegram update some process took already (webhook mode): `{bot}` is a hash of the token, as for the limiter.
@@ -153,13 +159,14 @@ def chat_keys(chat: ChatRef) -> tuple[str, ...]:
     return *history_keys(chat), moved_key(chat)
 
 
-# Budgets of new /paper translations: one counter per holder (user or chat) and clock hour or UTC day.
-BUDGET_KEY = PREFIX + "budget:{holder}:{window}"
+# Budgets of new /paper translations: one counter per holder (user or chat) and clock hour or UTC day. One script
+# counts a user and a chat together, so the counters of one UTC day share that day's tag.
+BUDGET_KEY = PREFIX + "budget:{{{day}}}:{holder}:{window}"
 
 
-def budget_key(holder: str, window: str) -> str:
+def budget_key(holder: str, window: str, day: str) -> str:
     """The counter of new translations one holder (`user:telegram:42`, `chat:telegram:42`) had in one window."""
-    return BUDGET_KEY.format(holder=holder, window=window)
+    return BUDGET_KEY.format(holder=holder, window=window, day=day)
 
 
 # Statistics shared by every process (for /stats and the Prometheus metrics).
@@ -172,10 +179,10 @@ FETCH_KEY = PREFIX + "stats:fetch"  # hash: seconds and day of the last arXiv fe
 STATS_TTL_SECONDS = 400 * 24 * 3600
 
 
-# Ranking: what each chat rated and chose (see bot/store/ratings.py).
-RATINGS_KEY = PREFIX + "ratings:{chat}"  # sorted set: paper id -> 2 × epoch minutes of the rating, +1 for a like
-RANKING_KEY = PREFIX + "ranking:{chat}"  # hash: rank, limit, interest, likes, dislikes (small: a compact listpack)
-PROFILE_KEY = PREFIX + "profile:{chat}"  # string: the learned profile, packed (bot/ranking/model.py)
+# Ranking: what each chat rated and chose (see bot/store/ratings.py); the chat's tag keeps its three keys together.
+RATINGS_KEY = PREFIX + "ratings:{{{chat}}}"  # sorted set: paper id -> 2 × epoch minutes of the rating, +1 for a like
+RANKING_KEY = PREFIX + "ranking:{{{chat}}}"  # hash: rank, limit, interest, likes, dislikes (small: a compact listpack)
+PROFILE_KEY = PREFIX + "profile:{{{chat}}}"  # string: the learned profile, packed (bot/ranking/model.py)
 
 
 def ratings_key(chat: ChatRef) -> str:

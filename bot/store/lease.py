@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-import redis.asyncio as redis
-
+from bot.store.connection import Client
 from bot.store.keys import POLLER_LEASE_KEY
 
 # Take the lease when it is free, extend it when we hold it already.
@@ -29,7 +28,7 @@ return 0
 class Lease:
     """A named lease in Redis held by `owner` for `ttl_ms` after each successful `hold()`."""
 
-    def __init__(self, client: redis.Redis, key: str, owner: str, ttl_ms: int) -> None:
+    def __init__(self, client: Client, key: str, owner: str, ttl_ms: int) -> None:
         self.key = key
         self.owner = owner
         self._ttl_ms = ttl_ms
@@ -45,7 +44,7 @@ class Lease:
         await self._release(keys=[self.key], args=[self.owner])
 
 
-def poller_lease(client: redis.Redis, token: str, owner: str, ttl_ms: int) -> Lease:
+def poller_lease(client: Client, token: str, owner: str, ttl_ms: int) -> Lease:
     """The lease that lets one process poll a Telegram token; the key holds a hash of the token, never the token."""
     digest = hashlib.sha256(token.encode()).hexdigest()[:16]
     return Lease(client, POLLER_LEASE_KEY.format(token_hash=digest), owner, ttl_ms)

@@ -20,9 +20,9 @@ import time
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
+from bot.store.connection import Client
 from bot.store.keys import rate_chat_key, rate_slot_key
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class SharedLimiter:
 
     def __init__(
         self,
-        client: redis.Redis,
+        client: Client,
         bot: str,
         rate: float,
         *,
@@ -127,7 +127,7 @@ class SharedLimiter:
             return
         try:
             await self._pause_script(keys=[self._slot_key], args=[round(seconds * MICRO)])
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self._went_offline(exc)
 
     async def _reserve(self, chat: str | None, chat_gap: float, urgent: bool, gave_up: bool) -> tuple[Slot, float]:
@@ -140,7 +140,7 @@ class SharedLimiter:
             status, wait = await self._reserve_script(
                 keys=keys, args=[round(self.spacing * MICRO), horizon, round(chat_gap * MICRO), int(gave_up)]
             )
-        except (RedisError, OSError) as exc:
+        except (RedisError, RedisClusterException, OSError) as exc:
             self._went_offline(exc)
             return self._reserve_locally()
         if self._offline_until:

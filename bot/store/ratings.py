@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as redis
 from redis.exceptions import WatchError
 
 from bot.ranking.arrange import DEFAULT_LIMIT, Preferences
 from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, update
-from bot.store.keys import profile_key, ranking_key, ratings_key
+from bot.store.connection import Client
+from bot.store.keys import profile_key, ranking_key, ranking_keys, ratings_key
 from bot.subscribers import ChatRef
 
 MAX_RATINGS = 100  # the oldest rating beyond this is forgotten (its mark on the profile stays)
@@ -46,7 +46,7 @@ def preferences_from(fields: Mapping[Any, Any], profile: str | None = None) -> P
 class RatingStore:
     """Typed access to the ranking keys of every chat."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self._redis = client
 
     async def preferences(self, chat: ChatRef) -> Preferences:
@@ -117,6 +117,17 @@ class RatingStore:
             if rated:
                 pipe.zadd(ratings_key(chat), rated)
             await pipe.execute()
+
+    async def delete(self, chat: ChatRef) -> bool:
+        """Remove a chat's ranking keys; True if it had any."""
+        return bool(await self._redis.delete(*ranking_keys(chat)))
+
+    async def move(self, old: ChatRef, new: ChatRef) -> None:
+        """Give a chat's ratings, settings and profile to its new id (a migrated group), copied across slots."""
+        data = await self.export(old)
+        if any(data.values()):
+            await self.restore(new, data)
+            await self.delete(old)
 
 
 def _counted(likes: int, dislikes: int, old: int, new: int) -> tuple[int, int]:

@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 
-import redis.asyncio as redis
 from redis.exceptions import ResponseError
 
+from bot.store.connection import Client
 from bot.store.keys import (
     FAILURES_KEY,
     FETCH_KEY,
@@ -41,7 +41,7 @@ class StatsSnapshot:
 class Stats:
     """Reads and adds to the shared counters."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: Client) -> None:
         self._redis = client
 
     async def record_sent(self, today: date) -> None:

@@ -6,15 +6,14 @@ so "have we seen this update?" must be answered in Redis, atomically: SET NX ans
 
 from __future__ import annotations
 
-import redis.asyncio as redis
-
+from bot.store.connection import Client
 from bot.store.keys import UPDATE_TTL_SECONDS, update_key
 
 
 class UpdateLog:
     """The update_ids of one bot already taken by some process, each remembered for `ttl_seconds`."""
 
-    def __init__(self, client: redis.Redis, bot: str, ttl_seconds: int = UPDATE_TTL_SECONDS) -> None:
+    def __init__(self, client: Client, bot: str, ttl_seconds: int = UPDATE_TTL_SECONDS) -> None:
         self._redis = client
         self._bot = bot
         self._ttl_seconds = ttl_seconds
