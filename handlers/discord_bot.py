@@ -50,7 +50,7 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 ADMINS_ONLY = discord.Permissions(administrator=True)  # hides a command from ordinary members of a server
 GLOBAL_MAX_RATE = 50  # requests a second per bot, across every process using its token
-IDENTIFY_RATE = 1 / 5  # gateway sessions started a second per bot (Discord: one IDENTIFY per 5 s), across processes
+IDENTIFY_SECONDS = 5.0  # between two gateway sessions started by a bot (Discord: one IDENTIFY per 5 s), all processes
 Interaction = discord.Interaction[Any]
 Runner = Callable[[Interaction, str], Awaitable[None]]
 PRIVILEGED_INTENT_MISSING = (
@@ -209,7 +209,7 @@ class DigestClient(discord.AutoShardedClient):
             await self.adapter.sync_commands()
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
-        """Wait for the bot's next IDENTIFY turn: one every 5 s across every process running its shards."""
+        """Wait for the bot's next IDENTIFY turn: one every 5 s (by default) across every process running its shards."""
         await self.adapter.identify_turns.acquire()
 
     def own_shards(self) -> frozenset[int] | None:
@@ -379,6 +379,7 @@ class DiscordAdapter:
         max_ratelimit_timeout: float = 60.0,
         shard_count: int | None = None,
         shard_ids: Sequence[int] = (),
+        identify_every: float = IDENTIFY_SECONDS,
     ) -> None:
         self._commands = commands
         self._store = store
@@ -388,7 +389,7 @@ class DiscordAdapter:
         self._closing = asyncio.Event()
         self.ready_shards: set[int] = set()  # this process's shards between READY (or RESUMED) and a disconnect
         self._limiter = store.limiter(bot_key(PLATFORM, token.reveal()), GLOBAL_MAX_RATE)
-        self.identify_turns = store.limiter(bot_key(PLATFORM, token.reveal()), IDENTIFY_RATE, schedule="identify")
+        self.identify_turns = store.limiter(bot_key(PLATFORM, token.reveal()), 1 / identify_every, schedule="identify")
         self._logged_in = False
         intents = discord.Intents.default()
         intents.message_content = message_content
