@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.filters import CompiledMatcher, parse_filter
 from bot.models import Paper
 from bot.ranking.arrange import Preferences, arrange
 from bot.ranking.features import paper_vector, term_id, words
@@ -58,6 +59,19 @@ def test_a_like_ranks_papers_sharing_its_words_first_and_ties_keep_order() -> No
     arranged = arrange(rest, index, Preferences(profile=profile, likes=1))
     assert [p.arxiv_id for p in arranged.papers] == ["2403.10004", "2403.10001", "2403.10003", "2403.10005"]
     assert "2403.10004 is first" in arranged.why and "diffusion" in arranged.why
+
+
+def test_the_matchers_positions_rank_exactly_as_looking_papers_up() -> None:
+    """Given the papers' positions (as the worker has them from the matcher), the ranking and why-line are the same."""
+    index = build_index(PAPERS)
+    prefs = Preferences(profile=update(EMPTY, paper_vector(PAPERS[1]), 0, LIKE), likes=1, limit=3)
+    matched = CompiledMatcher({"chat": (parse_filter("diffusion, molecular"),)}).match_rows(PAPERS)["chat"]
+    papers = [PAPERS[i] for i in matched]
+    by_rows, looked_up = arrange(papers, index, prefs, rows=matched), arrange(papers, index, prefs)
+    assert by_rows == looked_up and by_rows.papers[0].arxiv_id == "2403.10002" and "diffusion" in by_rows.why
+    stranger = _paper(9, "Diffusion of a paper the index lacks")  # e.g. /digest for a listing fetched since
+    ranked = arrange([stranger, *papers], index, prefs).papers  # it scores 0: first among the unrelated ones
+    assert [p.arxiv_id for p in ranked] == ["2403.10002", "2403.10004", "2403.10009"]
 
 
 def test_limit_cuts_and_counts_the_rest_whether_ranked_or_not() -> None:

@@ -61,13 +61,20 @@ def rank(
 
     `rows` are the papers' rows in the index when the caller knows them (the matcher does); else they are looked up.
     """
-    scored = index.score(with_interest(prefs.profile, prefs.interest))
+    profile = with_interest(prefs.profile, prefs.interest)
+    scores = index.score(profile)
     if rows is None:
-        rows = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), dtype=np.int64, count=len(papers))
-    ordered, top = _sorted(papers, np.asarray(rows, dtype=np.int64), scored.scores, limit)
-    if top < 0 or scored.scores[top] <= 0:
+        looked_up = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), np.int64, len(papers))
+        if (looked_up < 0).any():  # papers the index does not hold score 0: one more row, always 0
+            scores = np.append(scores, 0.0)
+            looked_up[looked_up < 0] = len(scores) - 1
+        rows = looked_up
+    elif not isinstance(rows, np.ndarray):
+        rows = np.fromiter(rows, np.int64, len(rows))
+    ordered, top = _sorted(papers, rows, scores, limit)
+    if top < 0 or top >= index.size or scores[top] <= 0:
         return ordered, ""
-    return ordered, why_line(ordered[0], reasons(ordered[0], scored.raising_terms(top)))
+    return ordered, why_line(ordered[0], reasons(ordered[0], index.raising_terms(profile, top)))
 
 
 def _sorted(
@@ -75,11 +82,11 @@ def _sorted(
 ) -> tuple[list[Paper], int]:
     """The `limit` best of the matched papers (all when None), by their scores, best first; and the first's row."""
     # Ties keep announcement order: each later paper loses a sliver far below any real score difference.
-    keys = np.append(scores, 0.0)[rows] - np.arange(len(papers)) * TIE_BREAK
+    keys = scores[rows] - np.arange(len(papers)) * TIE_BREAK
     count = len(papers) if limit is None else min(limit, len(papers))
     top = np.argpartition(-keys, count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
-    best = top[np.argsort(-keys[top])]
-    return [papers[i] for i in best], int(rows[best[0]]) if len(best) else -1
+    best = top[np.argsort(-keys[top])].tolist()
+    return [papers[i] for i in best], int(rows[best[0]]) if best else -1
 
 
 def arrange(

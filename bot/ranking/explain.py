@@ -24,8 +24,9 @@ def reasons(paper: Paper, raising: Sequence[int]) -> list[str]:
     """The paper's terms that raised its score most, given heaviest first (a word pair hides the words inside it)."""
     spelling = _spellings(paper.title, paper.abstract)
     chosen: list[str] = []
-    for term in (spelling[t] for t in raising if t in spelling):
-        if any(term in c.split() or c in term.split() for c in chosen):
+    for term_id_ in raising:
+        term = spelling.get(term_id_)
+        if term is None or any(term in c.split() or c in term.split() for c in chosen):
             continue
         chosen.append(term)
         if len(chosen) == REASONS:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +14,7 @@ from bot.ranking.features import normalised, paper_vector
 from bot.ranking.model import Profile
 
 MAX_SHARE = 0.25
+SENTINEL = 2**32 - 1  # above every term id (TERM_MASK): closes the sorted terms
 MIN_COMMON = 5
 
 
@@ -22,55 +23,51 @@ class DayIndex:
     """For each term of the day (sorted), the papers containing it and their tf-idf weights."""
 
     rows: Mapping[str, int]  # arXiv id -> row
-    terms: npt.NDArray[np.uint32]  # sorted term ids
-    starts: npt.NDArray[np.int64]  # postings of terms[i] are postings[starts[i]:starts[i + 1]]
+    terms: npt.NDArray[np.uint32]  # sorted term ids, then a sentinel (the largest id) that has no postings
+    starts: npt.NDArray[np.int64]  # postings of terms[i] are postings[starts[i]:starts[i] + lengths[i]]
+    lengths: npt.NDArray[np.int64]
     postings: npt.NDArray[np.int32]  # paper rows
     weights: npt.NDArray[np.float32]  # that paper's weight of that term
     idf: Mapping[int, float]  # each indexed term's rarity that day
+    row_starts: npt.NDArray[np.int64]  # the same entries by paper: row i's are row_terms[row_starts[i]:...[i + 1]]
+    row_terms: npt.NDArray[np.uint32]  # each paper's term ids, ascending
+    row_weights: npt.NDArray[np.float32]
 
     @property
     def size(self) -> int:
         """How many papers the index holds."""
         return len(self.rows)
 
-    def score(self, profile: Profile) -> Scored:
+    def score(self, profile: Profile) -> npt.NDArray[np.float64]:
         """Every paper's score against a chat's profile: one vectorised gather, no loop over papers."""
-        if not len(profile.ids) or not self.size or not len(self.terms):
-            return Scored(np.zeros(self.size))
-        at = np.minimum(np.searchsorted(self.terms, profile.ids), len(self.terms) - 1)
+        if not len(profile.ids) or not self.size or not len(self.postings):
+            return np.zeros(self.size)
+        at = np.searchsorted(self.terms, profile.ids)  # the last term is a sentinel no profile holds
         found = self.terms[at] == profile.ids
         at, values = at[found], profile.values[found]
-        begin = self.starts[at]
-        lengths = self.starts[at + 1] - begin
+        begin, lengths = self.starts[at], self.lengths[at]
         ends = np.cumsum(lengths)
         total = int(ends[-1]) if len(ends) else 0
         if not total:
-            return Scored(np.zeros(self.size))
+            return np.zeros(self.size)
         offsets = np.repeat(begin - ends + lengths, lengths) + np.arange(total)
-        rows = self.postings[offsets]
         contributions = self.weights[offsets] * np.repeat(values, lengths)
-        scores = np.bincount(rows, weights=contributions, minlength=self.size).astype(np.float64, copy=False)
-        return Scored(scores, rows, contributions, ends, self.terms[at])
+        return np.bincount(self.postings[offsets], weights=contributions, minlength=self.size).astype(
+            np.float64, copy=False
+        )
 
-
-@dataclass(frozen=True, eq=False)
-class Scored:
-    """A chat's score of every paper of the day, and what each of its terms added to each paper."""
-
-    scores: npt.NDArray[np.float64]  # by row
-    rows: npt.NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))  # each contribution's paper
-    contributions: npt.NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-    ends: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))  # the i-th term's end
-    terms: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, np.uint32))  # the found terms' ids
-
-    def raising_terms(self, row: int) -> list[int]:
-        """The ids of the terms that raised one paper's score, the largest contribution first."""
-        hits = np.flatnonzero(self.rows == row)
-        gains = self.contributions[hits]
-        positive = gains > 0
-        hits, gains = hits[positive], gains[positive]
-        ordered = hits[np.argsort(-gains, kind="stable")]
-        return [int(t) for t in self.terms[np.searchsorted(self.ends, ordered, side="right")]]
+    def raising_terms(self, profile: Profile, row: int) -> list[int]:
+        """The ids of the terms of one paper that raised its score for this profile, the largest gain first."""
+        begin, end = self.row_starts[row], self.row_starts[row + 1]
+        terms, weights = self.row_terms[begin:end], self.row_weights[begin:end]
+        if not len(terms) or not len(profile.ids):
+            return []
+        at = np.minimum(np.searchsorted(profile.ids, terms), len(profile.ids) - 1)
+        shared = profile.ids[at] == terms
+        gains = weights[shared] * profile.values[at[shared]]
+        raising = gains > 0
+        order = np.argsort(-gains[raising], kind="stable")
+        return terms[shared][raising][order].tolist()  # type: ignore[no-any-return]
 
 
 def _idf(papers: int, containing: int) -> float:
@@ -98,11 +95,19 @@ def build_index(papers: Sequence[Paper], max_share: float = MAX_SHARE) -> DayInd
     entries.sort()
     term_col = np.fromiter((e[0] for e in entries), dtype=np.uint32, count=len(entries))
     terms, first = np.unique(term_col, return_index=True)
+    starts = np.append(first, len(entries)).astype(np.int64)
+    postings = np.fromiter((e[1] for e in entries), dtype=np.int32, count=len(entries))
+    weights = np.fromiter((e[2] for e in entries), dtype=np.float32, count=len(entries))
+    by_row = np.lexsort((term_col, postings))  # the same entries paper by paper, each paper's terms ascending
     return DayIndex(
         rows={p.arxiv_id: row for row, p in enumerate(papers)},
-        terms=terms,
-        starts=np.append(first, len(entries)).astype(np.int64),
-        postings=np.fromiter((e[1] for e in entries), dtype=np.int32, count=len(entries)),
-        weights=np.fromiter((e[2] for e in entries), dtype=np.float32, count=len(entries)),
+        terms=np.append(terms, np.uint32(SENTINEL)).astype(np.uint32),
+        starts=starts,
+        lengths=np.append(np.diff(starts), 0),  # the sentinel starts at the end and holds nothing
+        postings=postings,
+        weights=weights,
         idf=idf,
+        row_starts=np.searchsorted(postings[by_row], np.arange(len(papers) + 1)).astype(np.int64),
+        row_terms=term_col[by_row],
+        row_weights=weights[by_row],
     )

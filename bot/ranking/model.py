@@ -61,7 +61,7 @@ class Profile:
         count = len(raw) // 6
         ids = np.frombuffer(raw, dtype="<u4", count=count)
         weights = np.frombuffer(raw, dtype="<f2", count=count, offset=4 * count)
-        return cls(ids.astype(np.uint32), weights.astype(np.float64))
+        return cls(ids.astype(np.uint32, copy=False), weights.astype(np.float64))
 
 
 EMPTY = Profile.of({})
