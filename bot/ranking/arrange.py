@@ -17,6 +17,7 @@ from bot.ranking.model import EMPTY, Profile, with_interest
 
 DEFAULT_LIMIT = 20
 TIE_BREAK = 1e-9
+_TIES = np.arange(4096) * TIE_BREAK  # each later paper's sliver, ready for a day of up to 4,096 matches
 _ARXIV_ID = attrgetter("arxiv_id")
 MAX_LIMIT = 1000
 MAX_INTEREST = 500
@@ -82,10 +83,11 @@ def _sorted(
 ) -> tuple[list[Paper], int]:
     """The `limit` best of the matched papers (all when None), by their scores, best first; and the first's row."""
     # Ties keep announcement order: each later paper loses a sliver far below any real score difference.
-    keys = scores[rows] - np.arange(len(papers)) * TIE_BREAK
+    ties = _TIES[: len(papers)] if len(papers) <= len(_TIES) else np.arange(len(papers)) * TIE_BREAK
+    keys = ties - scores[rows]  # ascending: best first
     count = len(papers) if limit is None else min(limit, len(papers))
-    top = np.argpartition(-keys, count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
-    best = top[np.argsort(-keys[top])].tolist()
+    top = keys.argpartition(count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
+    best = top[keys[top].argsort()].tolist()
     return [papers[i] for i in best], int(rows[best[0]]) if best else -1
 
 

@@ -42,16 +42,17 @@ class DayIndex:
         """Every paper's score against a chat's profile: one vectorised gather, no loop over papers."""
         if not len(profile.ids) or not self.size or not len(self.postings):
             return np.zeros(self.size)
-        at = np.searchsorted(self.terms, profile.ids)  # the last term is a sentinel no profile holds
+        at = self.terms.searchsorted(profile.ids)  # the last term is a sentinel no profile holds
         found = self.terms[at] == profile.ids
         at, values = at[found], profile.values[found]
         begin, lengths = self.starts[at], self.lengths[at]
-        ends = np.cumsum(lengths)
+        ends = lengths.cumsum()
         total = int(ends[-1]) if len(ends) else 0
         if not total:
             return np.zeros(self.size)
-        offsets = np.repeat(begin - ends + lengths, lengths) + np.arange(total)
-        contributions = self.weights[offsets] * np.repeat(values, lengths)
+        # Numpy's methods rather than its functions: a chat's arrays are small, and the wrappers cost as much.
+        offsets = (begin - ends + lengths).repeat(lengths) + np.arange(total)
+        contributions = self.weights[offsets] * values.repeat(lengths)
         return np.bincount(self.postings[offsets], weights=contributions, minlength=self.size).astype(
             np.float64, copy=False
         )
@@ -62,11 +63,11 @@ class DayIndex:
         terms, weights = self.row_terms[begin:end], self.row_weights[begin:end]
         if not len(terms) or not len(profile.ids):
             return []
-        at = np.minimum(np.searchsorted(profile.ids, terms), len(profile.ids) - 1)
+        at = np.minimum(profile.ids.searchsorted(terms), len(profile.ids) - 1)
         shared = profile.ids[at] == terms
         gains = weights[shared] * profile.values[at[shared]]
         raising = gains > 0
-        order = np.argsort(-gains[raising], kind="stable")
+        order = (-gains[raising]).argsort(kind="stable")
         return terms[shared][raising][order].tolist()  # type: ignore[no-any-return]
 
 
