@@ -61,14 +61,26 @@ def answers(port: int, password: str) -> bool:
 
 
 def pid_alive(pid: int) -> bool:
-    """True while a process with this pid exists."""
+    """True while a process with this pid exists and has not exited (an exited one not yet reaped is a zombie)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not _exited(pid)
+
+
+def _exited(pid: int) -> bool:
+    """True when the process has exited but its parent has not reaped it yet (state Z in /proc, where there is one).
+
+    A detached server's parent is init, which may take seconds to reap it: until then the pid still answers.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def read_pid(pidfile: Path) -> int | None:
