@@ -453,7 +453,9 @@ async def test_start_with_the_gateway_syncs_and_stops_cleanly(
 ) -> None:
     """start() logs in, syncs the commands and connects in the background (connected once ready); stop() ends it."""
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(discord_api.gateway_url))
-    adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN))
+    adapter = DiscordAdapter(
+        Commands(service, store), store, Secret(DEFAULT_TOKEN), identify_every=0.2
+    )  # turns 5 s apart in production
     await adapter.start()
     assert discord_api.command_puts == ["global"]
     for _ in range(200):

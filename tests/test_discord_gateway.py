@@ -17,6 +17,8 @@ from handlers.commands import Commands
 from handlers.discord_bot import DiscordAdapter
 from tests.fakes.discord_server import DEFAULT_TOKEN, FakeDiscord, fixture_fake_discord  # noqa: F401
 
+QUICK_IDENTIFY = 0.2  # seconds between IDENTIFYs (5 in production): the reconnections here need many turns
+
 
 @pytest.fixture(name="gateway")
 def fixture_gateway(fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch) -> FakeDiscord:
@@ -38,7 +40,7 @@ async def test_health_follows_the_gateway_connection(
     gateway: FakeDiscord, service: DigestService, store: Store
 ) -> None:
     """Connected once READY; not connected while the gateway is down although discord.py keeps retrying."""
-    adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN))
+    adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), identify_every=QUICK_IDENTIFY)
     await adapter.start(gateway=True)
     try:
         await _until(adapter.connected)
@@ -58,7 +60,9 @@ async def test_missing_privileged_intent_is_one_clear_error_and_unhealthy(
 ) -> None:
     """A gateway closed with 4014 logs one ERROR naming the intent and the portal setting; health stays false."""
     gateway.close_gateway_with = 4014
-    adapter = DiscordAdapter(Commands(service, store), store, Secret(DEFAULT_TOKEN), message_content=True)
+    adapter = DiscordAdapter(
+        Commands(service, store), store, Secret(DEFAULT_TOKEN), message_content=True, identify_every=QUICK_IDENTIFY
+    )
     with caplog.at_level(logging.INFO):
         await adapter.start(gateway=True)
         try:
