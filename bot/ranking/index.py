@@ -28,7 +28,6 @@ class DayIndex:
     lengths: npt.NDArray[np.int64]
     postings: npt.NDArray[np.int32]  # paper rows
     weights: npt.NDArray[np.float32]  # that paper's weight of that term
-    idf: Mapping[int, float]  # each indexed term's rarity that day
     row_starts: npt.NDArray[np.int64]  # the same entries by paper: row i's are row_terms[row_starts[i]:...[i + 1]]
     row_terms: npt.NDArray[np.uint32]  # each paper's term ids, ascending
     row_weights: npt.NDArray[np.float32]
@@ -107,7 +106,6 @@ def build_index(papers: Sequence[Paper], max_share: float = MAX_SHARE) -> DayInd
         lengths=np.append(np.diff(starts), 0),  # the sentinel starts at the end and holds nothing
         postings=postings,
         weights=weights,
-        idf=idf,
         row_starts=np.searchsorted(postings[by_row], np.arange(len(papers) + 1)).astype(np.int64),
         row_terms=term_col[by_row],
         row_weights=weights[by_row],
