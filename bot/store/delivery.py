@@ -7,10 +7,8 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
 from typing import Any, Literal
 
-from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
 from bot.models import Listing
@@ -159,6 +157,7 @@ class DeliveryState:
         self._hold_lock = client.register_script(_HOLD_LOCK)
         self._release_lock = client.register_script(_RELEASE_LOCK)
         self._requeue_dead = client.register_script(_REQUEUE_DEAD)
+        self._offer_due = client.register_script(OFFER_DUE)  # the enqueue tick's step for a batch of chats
 
     # ---- announcement days
 
@@ -427,11 +426,6 @@ class DeliveryState:
         return int(await self._requeue_dead(keys=[DEAD_KEY, QUEUE_KEY]))
 
     # ---- the enqueue tick, a batch of chats at a time (one round trip per batch)
-
-    @cached_property
-    def _offer_due(self) -> AsyncScript:
-        """The enqueue tick's per-batch script."""
-        return self._redis.register_script(OFFER_DUE)
 
     async def offer_due(self, mode: OfferMode, newest: str | None, plan: Sequence[DuePlan]) -> int:
         """For each chat: offer it `newest` (queue it, or make it wait) if asked, then set or clear its due time.
