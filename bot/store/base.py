@@ -8,11 +8,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import time
-from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from redis.commands.core import AsyncScript
 from redis.exceptions import RedisClusterException, RedisError, WatchError
 
 from bot.errors import DigestError, StoreUnavailable
@@ -69,6 +67,8 @@ class Store:
     def __init__(self, client: Client, url: str | None = None) -> None:
         self._redis = client
         self._move_chat = client.register_script(MOVE_CHAT)
+        self._read_fields = client.register_script(READ_FIELDS)  # some fields of many hashes, in one reply
+        self._scan_members = client.register_script(SCAN_MEMBERS)  # a page of a set's members, as one JSON reply
         # Built once per Store (one per process), so each family's Lua scripts are registered once.
         self.stats = Stats(client)
         self.delivery = DeliveryState(client)
@@ -298,16 +298,6 @@ class Store:
                     await self._note_unreadable(chat, reason)
             if cursor == 0:
                 return reader.filters()
-
-    @cached_property
-    def _read_fields(self) -> AsyncScript:
-        """The script that reads some fields of many hashes in one reply."""
-        return self._redis.register_script(READ_FIELDS)
-
-    @cached_property
-    def _scan_members(self) -> AsyncScript:
-        """The script that returns a page of a set's members as one JSON reply."""
-        return self._redis.register_script(SCAN_MEMBERS)
 
     async def _subscription_fields(self, chats: Sequence[ChatRef], fields: Sequence[str]) -> list[list[Any]]:
         """These fields of each chat's subscription hash (False where missing), in one round trip."""
