@@ -13,11 +13,12 @@ from datetime import date
 from enum import Enum
 from typing import Protocol
 
+from bot.chat_ranking import Scored
 from bot.clock import Clock, utc_now
 from bot.delivery.seen import SeenPapers
 from bot.filters import CompiledMatcher, Filter, PreparedPapers
 from bot.models import Digest, Listing
-from bot.ranking.arrange import arranged_digest
+from bot.ranking.arrange import Picked, arranged_digest
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState, QueuedDelivery
@@ -27,7 +28,16 @@ from bot.subscribers import ChatRef, Lang, Subscriber
 log = logging.getLogger(__name__)
 LISTINGS_KEPT = 3  # the days a worker keeps parsed in memory
 MIN_LEASE_MS = 1000
+REFILL_SHARE = 4  # run() takes new deliveries once 1/REFILL_SHARE of its concurrency is free
 Matches = dict[tuple[str, str], Sequence[int]]  # (queued chat key, day) -> its matching papers' listing positions
+
+
+@dataclass
+class BatchPlan:
+    """What a worker works out for a whole batch of deliveries at once, keyed by (queued chat key, day)."""
+
+    matches: Matches = field(default_factory=dict)  # the matching papers' positions in the day's listing
+    scored: dict[tuple[str, str], Scored] = field(default_factory=dict)  # ranking preferences and scores
 
 
 class SendResult(Enum):
@@ -110,9 +120,12 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, keeping up to `concurrency` deliveries in flight; then let them finish."""
         log.info("delivery worker %s started", self.consumer)
+        # Refill only once a quarter of the slots are free: deliveries finish one at a time at the paced rate, and
+        # taking them one at a time would match and rank each chat alone instead of a batch at once.
+        refill_at = self.concurrency - max(1, self.concurrency // REFILL_SHARE)
         async with self._leases_renewed():
             while not stop.is_set():
-                if len(self._held) >= self.concurrency:
+                if len(self._held) > refill_at:
                     await asyncio.wait(set(self._held.values()), return_when=asyncio.FIRST_COMPLETED)
                     continue
                 await self._start(self.concurrency - len(self._held), block_ms=1000)
@@ -137,10 +150,10 @@ class DeliveryWorker:
             batch = await self.state.read(self.consumer, count, block_ms, self.lease_ms)
         if not batch:
             return []
-        matches = await self._match_batch(batch)
+        plan = await self._plan_batch(batch)
         tasks = []
         for delivery in batch:
-            task = asyncio.create_task(self._handle_safely(delivery, matches))
+            task = asyncio.create_task(self._handle_safely(delivery, plan))
             self._held[delivery.entry_id] = task
             task.add_done_callback(functools.partial(self._done, delivery.entry_id))
             tasks.append(task)
@@ -191,31 +204,38 @@ class DeliveryWorker:
             self._prepared[day] = PreparedPapers(listing.papers)
         return self._listings[day]
 
-    async def _match_batch(self, batch: list[QueuedDelivery]) -> Matches:
-        """Every delivery's matching papers, in one pass over each day's listing for the whole batch."""
+    async def _plan_batch(self, batch: list[QueuedDelivery]) -> BatchPlan:
+        """Every delivery's matching papers and ranking scores: one pass over each day's listing for the whole batch."""
         filters_by_day: dict[str, dict[str, tuple[Filter, ...]]] = {}
+        current: dict[str, ChatRef] = {}  # queued chat key -> the chat now (a group may have migrated)
         for delivery in batch:
-            sub = await self.store.get_subscriber(await self.state.current_chat(delivery.chat))
+            chat = current[delivery.chat.key] = await self.state.current_chat(delivery.chat)
+            sub = await self.store.get_subscriber(chat)
             if sub is not None:
                 filters_by_day.setdefault(delivery.day, {})[delivery.chat.key] = sub.filters
-        matches: Matches = {}
+        plan = BatchPlan()
         for day, filters in filters_by_day.items():
-            if await self._listing(day) is not None:
-                for chat_key, rows in CompiledMatcher(filters).match_rows(self._prepared[day]).items():
-                    matches[(chat_key, day)] = rows
-        return matches
+            listing = await self._listing(day)
+            if listing is None:
+                continue
+            matches = CompiledMatcher(filters).match_rows(self._prepared[day])
+            scored = await self.service.ranking.score_batch([current[key] for key in matches], listing)
+            for (key, rows), chat_scored in zip(matches.items(), scored, strict=True):
+                plan.matches[(key, day)] = rows
+                plan.scored[(key, day)] = chat_scored
+        return plan
 
-    async def _handle_safely(self, delivery: QueuedDelivery, matches: Matches) -> None:
+    async def _handle_safely(self, delivery: QueuedDelivery, plan: BatchPlan) -> None:
         """Handle one delivery; an unexpected error leaves it pending, to be retried and eventually moved aside."""
         try:
-            await self.handle(delivery, matches)
+            await self.handle(delivery, plan)
         except Exception:
             log.exception("%s day=%s: delivery failed (attempt %d)", delivery.chat.key, delivery.day, delivery.attempts)
         finally:  # a no-op once acknowledged; an unfinished delivery is retried after the claim idle time
             with contextlib.suppress(Exception):  # Redis unreachable: the lease simply expires
                 await self.state.release_lease(self.consumer, delivery.entry_id)
 
-    async def handle(self, delivery: QueuedDelivery, matches: Matches) -> None:
+    async def handle(self, delivery: QueuedDelivery, plan: BatchPlan) -> None:
         """Send one chat its digest for one day, exactly once (to its new id if the group migrated meanwhile)."""
         chat, day = await self.state.current_chat(delivery.chat), delivery.day
         if delivery.attempts > self.max_attempts:
@@ -227,13 +247,16 @@ class DeliveryWorker:
         if sub is None or await self.state.is_delivered(chat, day):
             await self.state.ack(delivery)
             return
-        digest = await self._digest_for(chat, day, matches.get((delivery.chat.key, day), ()))
+        planned = (delivery.chat.key, day)
+        digest = await self._digest_for(chat, day, plan.matches.get(planned, ()), plan.scored.get(planned))
         if digest is None or not digest.items:
             await self.state.finish(delivery, [])
             return
         await self._send(delivery, chat, sub, digest)
 
-    async def _digest_for(self, chat: ChatRef, day: str, matched: Sequence[int]) -> Digest | None:
+    async def _digest_for(
+        self, chat: ChatRef, day: str, matched: Sequence[int], scored: Scored | None
+    ) -> Digest | None:
         """The chat's digest for the day: its filters' matches minus papers it already received, ranked and limited.
 
         Only the papers shown are read from the translation cache, not every paper the filters matched.
@@ -243,8 +266,7 @@ class DeliveryWorker:
             return None
         seen = await self._seen.of(chat)
         rows = [r for r in matched if listing.papers[r].arxiv_id not in seen] if seen else matched
-        papers = [listing.papers[r] for r in rows]
-        arranged = await self.service.ranking.arrange(chat, listing, papers, rows=rows)
+        arranged = await self.service.ranking.arrange(chat, listing, Picked(listing.papers, rows), scored=scored)
         items = await self.service.cached_items(arranged.papers)
         digest = Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
         return arranged_digest(digest, arranged)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,11 +51,18 @@ class RatingStore:
 
     async def preferences(self, chat: ChatRef) -> Preferences:
         """A chat's preferences (the defaults when it never set any)."""
+        return (await self.preferences_of([chat]))[0]
+
+    async def preferences_of(self, chats: Sequence[ChatRef]) -> list[Preferences]:
+        """Several chats' preferences, in their order, in one round trip."""
+        if not chats:
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(ranking_key(chat))
-            pipe.get(profile_key(chat))
-            fields, profile = await pipe.execute()
-        return preferences_from(fields, profile)
+            for chat in chats:
+                pipe.hgetall(ranking_key(chat))
+                pipe.get(profile_key(chat))
+            replies = await pipe.execute()
+        return [preferences_from(fields, profile) for fields, profile in zip(replies[::2], replies[1::2], strict=True)]
 
     async def rate(self, chat: ChatRef, paper_id: str, vector: Mapping[int, float], rating: int, now: datetime) -> int:
         """Record a like or dislike (replacing an earlier one) and learn from it; returns the earlier rating or 0."""
