@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import time
 from typing import Any
@@ -287,17 +287,33 @@ class Store:
         Subscriber is built. An unreadable subscription is skipped and noted, as `all_subscribers` does.
         """
         reader = _AudienceReader()
+        parsing: asyncio.Future[list[tuple[ChatRef, str]]] | None = None  # the page before, parsed in a thread
+        async for chats, rows in self._audience_pages(platforms, batch):  # Redis reads a page while one is parsed
+            if parsing is not None:
+                await self._note_all_unreadable(await parsing)
+            parsing = asyncio.ensure_future(asyncio.to_thread(reader.add_page, chats, rows))  # CPU: off the loop
+        if parsing is not None:
+            await self._note_all_unreadable(await parsing)
+        return reader.filters()
+
+    async def _audience_pages(
+        self, platforms: frozenset[str], batch: int
+    ) -> AsyncIterator[tuple[list[ChatRef], list[list[Any]]]]:
+        """The subscribers of these platforms, a scanned page at a time, with their audience fields."""
         cursor = 0
         while True:
             next_cursor, members = json.loads(await self._scan_members(keys=[SUBSCRIBERS_KEY], args=[cursor, batch]))
             cursor = int(next_cursor)
             chats = [chat for chat in map(ChatRef.from_key, members) if chat.platform in platforms]
             if chats:
-                rows = await self._subscription_fields(chats, _AUDIENCE_FIELDS)
-                for chat, reason in await asyncio.to_thread(reader.add_page, chats, rows):  # CPU: off the event loop
-                    await self._note_unreadable(chat, reason)
+                yield chats, await self._subscription_fields(chats, _AUDIENCE_FIELDS)
             if cursor == 0:
-                return reader.filters()
+                return
+
+    async def _note_all_unreadable(self, unreadable: Sequence[tuple[ChatRef, str]]) -> None:
+        """Note each unreadable subscription with why."""
+        for chat, reason in unreadable:
+            await self._note_unreadable(chat, reason)
 
     async def _subscription_fields(self, chats: Sequence[ChatRef], fields: Sequence[str]) -> list[list[Any]]:
         """These fields of each chat's subscription hash (False where missing), in one round trip."""
