@@ -41,8 +41,9 @@ from bench.synthetic import forget, make_papers, subscribers
 from bot.calendar import ArxivCalendar
 from bot.config import Secret
 from bot.delivery.engine import CHAT_PLATFORMS, DailyEngine
-from bot.delivery.matching import DaySubscribers, feed_categories_of, papers_wanted
+from bot.delivery.matching import DaySubscribers, papers_wanted
 from bot.filters import Filter
+from bot.matching_process import feeds_of
 from bot.models import Paper
 from bot.runtime import build_service
 from bot.store import Store
@@ -90,7 +91,7 @@ class OnLoop:
 
     async def feeds(self) -> tuple[str, ...]:
         """The feeds, on the event loop."""
-        return feed_categories_of(self.filters)
+        return feeds_of(self.filters)
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
         """The matches, on the event loop."""

@@ -255,3 +255,27 @@ def _archive_guess(word: str) -> str | None:
 def _similarity(a: str, b: str) -> float:
     """How alike two lower-case codes are, from 0 to 1 (difflib's ratio)."""
     return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+ALL_ARCHIVES = (  # every archive's feed: what a filter without categories needs
+    "astro-ph",
+    "cond-mat",
+    "cs",
+    "econ",
+    "eess",
+    "gr-qc",
+    "hep-ex",
+    "hep-lat",
+    "hep-ph",
+    "hep-th",
+    "math",
+    "math-ph",
+    "nlin",
+    "nucl-ex",
+    "nucl-th",
+    "physics",
+    "q-bio",
+    "q-fin",
+    "quant-ph",
+    "stat",
+)

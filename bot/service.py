@@ -21,6 +21,7 @@ from bot.clock import Clock, utc_now
 from bot.digest import TranslationResults, assemble_digest, select_papers
 from bot.errors import SourceUnavailable, TranslationError
 from bot.filters import Filter
+from bot.filters.feeds import feeds_for
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
 from bot.store import Store
 from bot.store.budget import TranslationBudget
@@ -29,29 +30,6 @@ from bot.translate import Translator
 
 T = TypeVar("T")
 ARXIV_SILENT = "arXiv is not answering; try again later"
-
-ALL_ARCHIVES = (
-    "astro-ph",
-    "cond-mat",
-    "cs",
-    "econ",
-    "eess",
-    "gr-qc",
-    "hep-ex",
-    "hep-lat",
-    "hep-ph",
-    "hep-th",
-    "math",
-    "math-ph",
-    "nlin",
-    "nucl-ex",
-    "nucl-th",
-    "physics",
-    "q-bio",
-    "q-fin",
-    "quant-ph",
-    "stat",
-)
 
 
 class ProgressSink(Protocol):
@@ -210,9 +188,7 @@ class DigestService:
     @staticmethod
     def feed_categories(filters: Sequence[Filter]) -> tuple[str, ...]:
         """The feeds to read for these filters: their categories, or all of arXiv when one names none."""
-        if any(not f.categories for f in filters):
-            return ALL_ARCHIVES
-        return tuple(dict.fromkeys(c for f in filters for c in f.categories))
+        return feeds_for(filters)
 
     async def find_paper(self, arxiv_id: ArxivId) -> Paper:
         """A paper's metadata: from the recent-papers cache when it has this version, else from arXiv's API."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +76,14 @@ def test_adapters_reach_no_network_client_of_their_own() -> None:
         if _imported(tree) & {"redis", "httpx"}
     }
     assert offenders == {}
+
+
+def test_the_matching_process_starts_without_the_chat_bot() -> None:
+    """What a spawned matching process imports (the console script's module, then its jobs) leaves the bot out."""
+    heavy = ("telegram", "discord", "bot.service", "bot.delivery", "arxiv_digest.app")
+    probe = (
+        "import sys, arxiv_digest.entry, bot.matching_process; "
+        f"print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == ""

@@ -13,10 +13,11 @@ from pathlib import Path
 import discord
 import pytest
 
+from bot.categories import ALL_ARCHIVES
 from bot.config import Secret, settings_from_mapping
 from bot.logs import RedactSecrets, configure_logging, install_exception_hooks
 from bot.redis_server import RedisServer, free_port
-from bot.service import ALL_ARCHIVES, DigestService
+from bot.service import DigestService
 from bot.store import Store
 from handlers.commands import Commands
 from handlers.discord_bot import DiscordAdapter

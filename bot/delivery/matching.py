@@ -9,7 +9,8 @@ per-chat lists.
 Up to PROCESS_ABOVE subscribers this runs in a thread. Above, it runs in a process of its own, started for the
 fetch and stopped after it, which reads the audience once and keeps it for the fetch's second question: at
 100k subscribers this is seconds of CPU, and a thread holding the GIL that long makes the event loop wait for it
-after every system call (benchmark `python -m bench --only paper_during_match`).
+after every system call (benchmark `python -m bench --only paper_during_match`). What that process runs is in
+bot/matching_process.py, which imports little, so the process starts fast and small.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.filters import CompiledMatcher, Filter
+from bot.matching_process import feeds_job, feeds_of, wanted_job
 from bot.models import Paper
-from bot.service import DigestService
 from bot.store import Store
 
 PROCESS_ABOVE = 10_000  # subscribers; below this a thread costs the event loop little
@@ -40,11 +41,6 @@ class DaySubscribers(Protocol):
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
         """The papers at least one of them will receive."""
-
-
-def feed_categories_of(filters: Sequence[Filter]) -> tuple[str, ...]:
-    """The categories to fetch: the union of the filters' categories (none without filters)."""
-    return DigestService.feed_categories(filters) if filters else ()
 
 
 def wanted_indices(papers: Sequence[Paper], filters: Sequence[Filter]) -> list[int]:
@@ -65,7 +61,7 @@ class InThread:
 
     async def feeds(self) -> tuple[str, ...]:
         """The feeds, computed in a thread."""
-        return await asyncio.to_thread(feed_categories_of, self.filters)
+        return await asyncio.to_thread(feeds_of, self.filters)
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
         """The matches, computed in a thread."""
@@ -83,12 +79,12 @@ class InProcess:
     async def feeds(self) -> tuple[str, ...]:
         """The feeds, computed by the other process."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, _feeds_job, self.redis_url, self.platforms)
+        return await loop.run_in_executor(self.pool, feeds_job, self.redis_url, self.platforms)
 
     async def wanted(self, papers: Sequence[Paper]) -> list[Paper]:
         """The matches, computed by the other process (only their indices come back)."""
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self.pool, _wanted_job, self.redis_url, self.platforms, tuple(papers))
+        found = await loop.run_in_executor(self.pool, wanted_job, self.redis_url, self.platforms, tuple(papers))
         return [papers[i] for i in found]
 
 
@@ -107,35 +103,3 @@ async def day_subscribers(
         yield InProcess(pool, store.url, platforms)
     finally:
         await asyncio.to_thread(pool.shutdown)
-
-
-# In the other process: the audience it read for the fetch in progress. Its pool serves one fetch and is shut
-# down after it, so the feeds and the matches come from one reading, and nothing outlives the fetch.
-_read_once: dict[tuple[str, frozenset[str]], list[Filter]] = {}
-
-
-def _audience(redis_url: str, platforms: frozenset[str]) -> list[Filter]:
-    """In the other process: the audience's distinct filters, read over a connection of its own the first time."""
-    key = (redis_url, platforms)
-    if key not in _read_once:
-        _read_once[key] = asyncio.run(_read(redis_url, platforms))
-    return _read_once[key]
-
-
-async def _read(redis_url: str, platforms: frozenset[str]) -> list[Filter]:
-    """In the other process: read the audience's filters."""
-    store = Store.from_url(redis_url)
-    try:
-        return await store.audience_filters(platforms)
-    finally:
-        await store.close()
-
-
-def _feeds_job(redis_url: str, platforms: frozenset[str]) -> tuple[str, ...]:
-    """In the other process: the feeds every subscriber's filters need."""
-    return feed_categories_of(_audience(redis_url, platforms))
-
-
-def _wanted_job(redis_url: str, platforms: frozenset[str], papers: tuple[Paper, ...]) -> list[int]:
-    """In the other process: the indices of the papers some subscriber will receive."""
-    return wanted_indices(papers, _audience(redis_url, platforms))
