@@ -436,11 +436,11 @@ class DeliveryState:
         if not plan:
             return 0
         keys = [DUE_KEY, WAITING_KEY, QUEUE_KEY, DAYS_KEY]
-        args: list[str | int] = [mode, newest or "", RECORD_TTL_SECONDS]
+        chats: list[str] = []
         for chat, due, offer in plan:
             keys += [subscriber_key(chat), records_key(chat)]
-            args += [chat.key, due, "1" if offer else "0"]
-        return int(await self._offer_due(keys=keys, args=args))
+            chats += [chat.key, due, "1" if offer else "0"]
+        return int(await self._offer_due(keys=keys, args=[mode, newest or "", RECORD_TTL_SECONDS, json.dumps(chats)]))
 
     async def pop_unscheduled_all(self, batch: int = 1000) -> AsyncIterator[list[ChatRef]]:
         """Take every chat whose delivery time is new or changed, a batch at a time."""
