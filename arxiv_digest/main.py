@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from arxiv_digest.app import NO_TOKEN, run_bot, run_chat, run_worker
+from bot.allocator import keep_freed_memory
 from bot.cli import COMMANDS, TRANSLATIONS_OFF, note
 from bot.cli import main as run_command
 from bot.config import Settings
@@ -19,6 +20,7 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     if settings.llm is None:
         note(TRANSLATIONS_OFF)
+    keep_freed_memory()  # a long-running process: reuse the memory of each batch's arrays (bot/allocator.py)
     async with open_runtime(settings) as runtime:
         await (run_worker if args.command == "worker" else run_bot)(runtime)
     return 0
