@@ -351,9 +351,16 @@ def _reference(filters: list[Filter], papers: list[Paper]) -> list[Paper]:
     papers=st.lists(_papers(), max_size=8),
 )
 def test_compiled_matcher_agrees_with_reference(subscribers: dict[str, list[Filter]], papers: list[Paper]) -> None:
-    """The compiled matcher selects exactly the papers the reference matcher selects, for every subscriber."""
+    """The compiled matcher selects exactly the papers the reference matcher selects, for every subscriber.
+
+    So do the positions it gives a delivery worker, as lists and as arrays (first position of a repeated id).
+    """
     expected = {s: _reference(fs, papers) for s, fs in subscribers.items()}
-    assert CompiledMatcher(subscribers).match(papers) == {s: ps for s, ps in expected.items() if ps}
+    matcher = CompiledMatcher(subscribers)
+    assert matcher.match(papers) == {s: ps for s, ps in expected.items() if ps}
+    rows, positions = matcher.match_rows(papers), matcher.match_positions(papers)
+    assert {s: [papers[r] for r in at] for s, at in rows.items()} == {s: ps for s, ps in expected.items() if ps}
+    assert {s: at.tolist() for s, at in positions.items()} == {s: list(at) for s, at in rows.items()}
     for filters in subscribers.values():
         assert matching_papers(filters, papers) == _reference(filters, papers)
 

@@ -8,16 +8,23 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
 
 from bot.categories import archive_of
 from bot.filters.language import Filter
 from bot.filters.words import WORD, words
 from bot.models import Paper
+
+Positions = npt.NDArray[np.intp]  # ascending positions of papers in a listing
+_Rows = TypeVar("_Rows", bound=Collection[int])
 
 
 def _forms(word: str) -> tuple[str, ...]:
@@ -200,18 +207,48 @@ class CompiledMatcher:
         Subscribers with the same filters share one sequence; subscribers without any match are absent.
         """
         prepared = listing if isinstance(listing, PreparedPapers) else PreparedPapers(listing)
+        return self._each_subscriber(prepared, lambda hits, fids: _union([hits[fid] for fid in fids]), list)
+
+    def match_positions(self, listing: Sequence[Paper] | PreparedPapers) -> dict[str, Positions]:
+        """`match_rows` as arrays, the form a delivery worker ranks in (no Python int converted per chat).
+
+        Each filter's matches become an array once, however many subscribers share the filter; a subscriber's
+        filters are joined as a mask over the listing rather than as a set of Python ints.
+        """
+        prepared = listing if isinstance(listing, PreparedPapers) else PreparedPapers(listing)
+        arrays: dict[int, Positions] = {}
+
+        def union(hits: Sequence[Sequence[int]], fids: tuple[int, ...]) -> Positions:
+            parts = [arrays.get(fid) for fid in fids if hits[fid]]
+            for n, fid in enumerate(fid for fid in fids if hits[fid]):
+                if parts[n] is None:
+                    parts[n] = arrays[fid] = np.array(hits[fid], dtype=np.intp)
+            return _union_of_arrays([part for part in parts if part is not None], len(prepared.papers))
+
+        return self._each_subscriber(prepared, union, lambda rows: np.array(rows, dtype=np.intp))
+
+    def _each_subscriber(
+        self,
+        prepared: PreparedPapers,
+        union: Callable[[Sequence[Sequence[int]], tuple[int, ...]], _Rows],
+        from_list: Callable[[list[int]], _Rows],
+    ) -> dict[str, _Rows]:
+        """Each subscriber's matching positions, its filters' hits joined by `union` (once per distinct set of filters).
+
+        A listing holding an arXiv id twice keeps its first position (`from_list` makes the rows of that list).
+        """
         papers = prepared.papers
         with _gc_paused():
             hits = self._hits_by_filter(prepared.texts())
             distinct_ids = len({p.arxiv_id for p in papers}) == len(papers)
-            merged: dict[tuple[int, ...], Sequence[int]] = {}
-            result: dict[str, Sequence[int]] = {}
+            merged: dict[tuple[int, ...], _Rows] = {}
+            result: dict[str, _Rows] = {}
             for subscriber, fids in self._subscribers.items():
                 rows = merged.get(fids)
                 if rows is None:
-                    rows = _union([hits[fid] for fid in fids])
-                    merged[fids] = rows = rows if distinct_ids else _first_of_each_id(rows, papers)
-                if rows:
+                    rows = union(hits, fids)
+                    merged[fids] = rows = rows if distinct_ids else from_list(_first_of_each_id(rows, papers))
+                if len(rows):
                     result[subscriber] = rows
             return result
 
@@ -298,13 +335,25 @@ def _union(index_lists: Sequence[Sequence[int]]) -> Sequence[int]:
     return sorted(set().union(*non_empty))
 
 
+def _union_of_arrays(parts: Sequence[Positions], size: int) -> Positions:
+    """The ascending union of ascending position arrays within a listing of `size` papers."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return np.empty(0, dtype=np.intp)
+    joined = np.zeros(size, dtype=bool)
+    for part in parts:
+        joined[part] = True
+    return np.flatnonzero(joined)
+
+
 def _papers_at(indices: Sequence[int], papers: Sequence[Paper]) -> list[Paper]:
     """The papers at the given indices."""
     # itemgetter picks many items in one C call; with a single index it would return the item, not a tuple.
     return list(itemgetter(*indices)(papers)) if len(indices) > 1 else [papers[i] for i in indices]
 
 
-def _first_of_each_id(indices: Sequence[int], papers: Sequence[Paper]) -> list[int]:
+def _first_of_each_id(indices: Iterable[int], papers: Sequence[Paper]) -> list[int]:
     """The indices, keeping only the first paper of each arXiv id."""
     first: dict[str, int] = {}
     for i in indices:
