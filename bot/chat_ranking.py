@@ -6,26 +6,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-import numpy.typing as npt
-
 from bot.clock import Clock, utc_now
 from bot.models import Digest, Listing, Paper
-from bot.ranking.arrange import Arranged, Preferences, arrange, arranged_digest, score_batch
+from bot.ranking.arrange import Arranged, Preferences, arrange, arrange_many, arranged_digest
 from bot.ranking.features import paper_vector
 from bot.ranking.index import DayIndex, build_index
+from bot.ranking.order import Rows
 from bot.store.ratings import RatingStore
 from bot.subscribers import ChatRef
 
 INDEXES_KEPT = 3  # the days whose index a process keeps in memory
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A chat's preferences read ahead and, when it ranks, its scores of every paper in the day's index."""
-
-    prefs: Preferences
-    scores: npt.NDArray[np.float64] | None = None
 
 
 @dataclass
@@ -61,32 +51,21 @@ class ChatRanking:
         self._indexes[key] = index
         return index
 
-    async def score_batch(self, chats: Sequence[ChatRef], listing: Listing) -> list[Scored]:
-        """Several chats' preferences in one round trip, and the scores of those that rank all at once."""
+    async def arrange_batch(
+        self, chats: Sequence[ChatRef], listing: Listing, matched: Sequence[Rows]
+    ) -> list[Arranged]:
+        """Several chats' matched papers (positions in `listing.papers`) ranked and cut: one Redis round trip."""
         prefs = await self.ratings.preferences_of(chats)
-        if not any(p.ranks for p in prefs):
-            return [Scored(p) for p in prefs]
-        scores = score_batch(await self.index(listing), prefs)
-        return [Scored(p, s) for p, s in zip(prefs, scores, strict=True)]
+        index = await self.index(listing) if any(p.ranks for p in prefs) else None
+        return arrange_many(listing.papers, index, prefs, matched)
 
     async def arrange(
-        self,
-        chat: ChatRef,
-        listing: Listing,
-        papers: Sequence[Paper],
-        *,
-        show_all: bool = False,
-        scored: Scored | None = None,
+        self, chat: ChatRef, listing: Listing, papers: Sequence[Paper], *, show_all: bool = False
     ) -> Arranged:
-        """The chat's matched papers ranked (when it ranks) and cut to its limit (unless `show_all`).
-
-        Papers `Picked` from `listing.papers` carry their positions there (saves looking each one up); `scored`, when
-        given, is what `score_batch` worked out for this chat and listing.
-        """
-        if scored is None:
-            scored = Scored(await self.ratings.preferences(chat))
-        index = await self.index(listing) if scored.prefs.ranks else None
-        return arrange(papers, index, scored.prefs, show_all=show_all, scores=scored.scores)
+        """The chat's papers ranked (when it ranks) and cut to its limit (unless `show_all`)."""
+        prefs = await self.ratings.preferences(chat)
+        index = await self.index(listing) if prefs.ranks else None
+        return arrange(papers, index, prefs, show_all=show_all)
 
     async def arrange_digest(
         self, chat: ChatRef, digest: Digest, listing: Listing, *, show_all: bool = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.filters import CompiledMatcher, parse_filter
 from bot.models import Paper
-from bot.ranking.arrange import Picked, Preferences, arrange, score_batch
+from bot.ranking.arrange import Preferences, arrange, arrange_many
 from bot.ranking.features import paper_vector, term_id, words
 from bot.ranking.index import SCORED_TOGETHER, build_index
 from bot.ranking.model import DISLIKE, EMPTY, LIKE, PROFILE_TERMS, Profile, trimmed, update
@@ -67,30 +67,34 @@ def test_the_matchers_positions_rank_exactly_as_looking_papers_up() -> None:
     prefs = Preferences(profile=update(EMPTY, paper_vector(PAPERS[1]), 0, LIKE), likes=1, limit=3)
     matched = CompiledMatcher({"chat": (parse_filter("diffusion, molecular"),)}).match_rows(PAPERS)["chat"]
     papers = [PAPERS[i] for i in matched]
-    by_rows, looked_up = arrange(Picked(PAPERS, matched), index, prefs), arrange(papers, index, prefs)
+    [by_rows], looked_up = arrange_many(PAPERS, index, [prefs], [matched]), arrange(papers, index, prefs)
     assert by_rows == looked_up and by_rows.papers[0].arxiv_id == "2403.10002" and "diffusion" in by_rows.why
     stranger = _paper(9, "Diffusion of a paper the index lacks")  # e.g. /digest for a listing fetched since
     ranked = arrange([stranger, *papers], index, prefs).papers  # it scores 0: first among the unrelated ones
     assert [p.arxiv_id for p in ranked] == ["2403.10002", "2403.10004", "2403.10009"]
 
 
-def test_chats_scored_together_get_the_scores_each_would_get_alone() -> None:
-    """Scoring a worker's batch at once (more chats than one round of arrays holds) gives each chat its own scores."""
+def test_chats_arranged_together_get_what_each_would_get_alone() -> None:
+    """Ranking a worker's batch at once (more chats than one round of arrays holds) gives each chat its own digest."""
     index = build_index(PAPERS)
     prefs = [
         Preferences(
-            profile=update(EMPTY, paper_vector(PAPERS[i % len(PAPERS)]), 0, LIKE if i % 3 else DISLIKE), likes=1
+            profile=update(EMPTY, paper_vector(PAPERS[i % len(PAPERS)]), 0, LIKE if i % 3 else DISLIKE),
+            likes=1,
+            limit=(None, 1, 2, 4)[i % 4],
         )
         for i in range(SCORED_TOGETHER * 2 + 3)
     ]
-    prefs[5] = Preferences()  # never rated: not ranked, so not scored
-    together = score_batch(index, prefs)
-    assert together[5] is None
-    for chat_prefs, scores in zip(prefs, together, strict=True):
-        if scores is not None:
-            assert scores.tolist() == index.score(chat_prefs.scoring).tolist()
-            assert arrange(PAPERS, index, chat_prefs, scores=scores) == arrange(PAPERS, index, chat_prefs)
-    assert together[1] is not None and together[1].argmax() == 1  # chat 1 liked paper 1: it scores highest
+    prefs[5] = Preferences(limit=2)  # never rated: announcement order
+    matched = [[r for r in range(len(PAPERS)) if (r + i) % 4] for i in range(len(prefs))]
+    matched[7] = []  # nothing matched this chat today
+    together = arrange_many(PAPERS, index, prefs, matched)
+    for chat_prefs, rows, arranged in zip(prefs, matched, together, strict=True):
+        assert arranged == arrange([PAPERS[r] for r in rows], index, chat_prefs)
+    assert together[1].papers[0] == PAPERS[1] and "2403.10002 is first" in together[1].why  # chat 1 liked paper 1
+    assert [p.arxiv_id for p in together[5].papers] == ["2403.10001", "2403.10002"] and together[5].more == 2
+    assert together[7].papers == () and together[7].matched == 0
+    assert len(together[0].papers) == len(matched[0]) and together[0].more == 0  # /limit all
 
 
 def test_limit_cuts_and_counts_the_rest_whether_ranked_or_not() -> None:

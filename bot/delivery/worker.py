@@ -6,19 +6,21 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from typing import Protocol
 
-from bot.chat_ranking import Scored
+import numpy as np
+
 from bot.clock import Clock, utc_now
 from bot.delivery.seen import SeenPapers
 from bot.filters import CompiledMatcher, Filter, PreparedPapers
+from bot.filters.compiled import Positions
 from bot.models import Digest, Listing
-from bot.ranking.arrange import Picked, arranged_digest
+from bot.ranking.arrange import Arranged, arranged_digest
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.delivery import DeliveryState, QueuedDelivery
@@ -29,15 +31,13 @@ log = logging.getLogger(__name__)
 LISTINGS_KEPT = 3  # the days a worker keeps parsed in memory
 MIN_LEASE_MS = 1000
 REFILL_SHARE = 4  # run() takes new deliveries once 1/REFILL_SHARE of its concurrency is free
-Matches = dict[tuple[str, str], Sequence[int]]  # (queued chat key, day) -> its matching papers' listing positions
 
 
 @dataclass
 class BatchPlan:
     """What a worker works out for a whole batch of deliveries at once, keyed by (queued chat key, day)."""
 
-    matches: Matches = field(default_factory=dict)  # the matching papers' positions in the day's listing
-    scored: dict[tuple[str, str], Scored] = field(default_factory=dict)  # ranking preferences and scores
+    arranged: dict[tuple[str, str], Arranged] = field(default_factory=dict)  # the papers to send, ranked and cut
 
 
 class SendResult(Enum):
@@ -106,6 +106,7 @@ class DeliveryWorker:
     _group_ready: bool = False
     _listings: dict[str, Listing] = field(default_factory=dict)
     _prepared: dict[str, PreparedPapers] = field(default_factory=dict)  # each kept day's papers, words worked out
+    _positions: dict[str, dict[str, int]] = field(default_factory=dict)  # each kept day's paper id -> position
     _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # entry id -> the task sending it
     _seen: SeenPapers = field(init=False)
 
@@ -200,12 +201,17 @@ class DeliveryWorker:
                 oldest = next(iter(self._listings))
                 self._listings.pop(oldest)
                 self._prepared.pop(oldest, None)
+                self._positions.pop(oldest, None)
             self._listings[day] = listing
             self._prepared[day] = PreparedPapers(listing.papers)
+            self._positions[day] = {paper.arxiv_id: n for n, paper in reversed(list(enumerate(listing.papers)))}
         return self._listings[day]
 
     async def _plan_batch(self, batch: list[QueuedDelivery]) -> BatchPlan:
-        """Every delivery's matching papers and ranking scores: one pass over each day's listing for the whole batch."""
+        """Every delivery's papers to send: one pass over each day's listing, then the whole batch ranked at once.
+
+        A chat's papers are those its filters match minus those it was already sent (cross-lists come back).
+        """
         filters_by_day: dict[str, dict[str, tuple[Filter, ...]]] = {}
         current: dict[str, ChatRef] = {}  # queued chat key -> the chat now (a group may have migrated)
         for delivery in batch:
@@ -218,12 +224,19 @@ class DeliveryWorker:
             listing = await self._listing(day)
             if listing is None:
                 continue
-            matches = CompiledMatcher(filters).match_rows(self._prepared[day])
-            scored = await self.service.ranking.score_batch([current[key] for key in matches], listing)
-            for (key, rows), chat_scored in zip(matches.items(), scored, strict=True):
-                plan.matches[(key, day)] = rows
-                plan.scored[(key, day)] = chat_scored
+            matches = CompiledMatcher(filters).match_positions(self._prepared[day])
+            chats = [current[key] for key in matches]
+            seen = await asyncio.gather(*(self._seen.of(chat) for chat in chats))
+            unseen = [self._unseen(rows, day, ids) for rows, ids in zip(matches.values(), seen, strict=True)]
+            arranged = await self.service.ranking.arrange_batch(chats, listing, unseen)
+            plan.arranged.update(((key, day), chat) for key, chat in zip(matches, arranged, strict=True))
         return plan
+
+    def _unseen(self, rows: Positions, day: str, seen: set[str]) -> Positions:
+        """The matched positions in the day's listing whose papers the chat was not sent already."""
+        where = self._positions[day]
+        sent = [where[paper] for paper in seen if paper in where]
+        return rows[~np.isin(rows, sent)] if sent else rows
 
     async def _handle_safely(self, delivery: QueuedDelivery, plan: BatchPlan) -> None:
         """Handle one delivery; an unexpected error leaves it pending, to be retried and eventually moved aside."""
@@ -248,25 +261,20 @@ class DeliveryWorker:
             await self.state.ack(delivery)
             return
         planned = (delivery.chat.key, day)
-        digest = await self._digest_for(chat, day, plan.matches.get(planned, ()), plan.scored.get(planned))
+        digest = await self._digest_for(day, plan.arranged.get(planned))
         if digest is None or not digest.items:
             await self.state.finish(delivery, [])
             return
         await self._send(delivery, chat, sub, digest)
 
-    async def _digest_for(
-        self, chat: ChatRef, day: str, matched: Sequence[int], scored: Scored | None
-    ) -> Digest | None:
-        """The chat's digest for the day: its filters' matches minus papers it already received, ranked and limited.
+    async def _digest_for(self, day: str, arranged: Arranged | None) -> Digest | None:
+        """The chat's digest for the day, as planned for its batch (None: nothing matched, or the listing is gone).
 
         Only the papers shown are read from the translation cache, not every paper the filters matched.
         """
         listing = await self._listing(day)
-        if listing is None:
+        if listing is None or arranged is None:
             return None
-        seen = await self._seen.of(chat)
-        rows = [r for r in matched if listing.papers[r].arxiv_id not in seen] if seen else matched
-        arranged = await self.service.ranking.arrange(chat, listing, Picked(listing.papers, rows), scored=scored)
         items = await self.service.cached_items(arranged.papers)
         digest = Digest(tuple(items), day=date.fromisoformat(day), categories=listing.categories)
         return arranged_digest(digest, arranged)

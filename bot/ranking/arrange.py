@@ -1,4 +1,4 @@
-"""Order and limit the papers a chat's filters matched, by its preferences: one pure function for every digest."""
+"""Order and limit the papers a chat's filters matched, by its preferences: pure functions for every digest."""
 
 from __future__ import annotations
 
@@ -7,53 +7,17 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from itertools import repeat
 from operator import attrgetter
-from typing import overload
-
-import numpy as np
-import numpy.typing as npt
 
 from bot.models import Digest, Paper
 from bot.ranking.explain import reasons, why_line
 from bot.ranking.index import DayIndex
 from bot.ranking.model import EMPTY, Profile, with_interest
+from bot.ranking.order import Ranked, Rows, best_first
 
 DEFAULT_LIMIT = 20
-TIE_BREAK = 1e-9
-_TIES = np.arange(4096) * TIE_BREAK  # each later paper's sliver, ready for a day of up to 4,096 matches
 _ARXIV_ID = attrgetter("arxiv_id")
 MAX_LIMIT = 1000
 MAX_INTEREST = 500
-
-
-class Picked(Sequence[Paper]):
-    """A listing's papers at some of its positions (its rows in the day index), read in place, not copied per chat."""
-
-    __slots__ = ("_papers", "rows")
-
-    def __init__(self, papers: Sequence[Paper], rows: Sequence[int]) -> None:
-        self._papers = papers
-        self.rows = rows
-
-    def __len__(self) -> int:
-        """How many papers were picked."""
-        return len(self.rows)
-
-    @overload
-    def __getitem__(self, at: int) -> Paper: ...
-
-    @overload
-    def __getitem__(self, at: slice) -> Sequence[Paper]: ...
-
-    def __getitem__(self, at: int | slice) -> Paper | Sequence[Paper]:
-        """The picked paper at `at`, or a list of those in a slice."""
-        if isinstance(at, slice):
-            return [self._papers[row] for row in self.rows[at]]
-        return self._papers[self.rows[at]]
-
-    def pick(self, positions: Sequence[int]) -> list[Paper]:
-        """The picked papers at these positions (faster than indexing one by one)."""
-        papers, rows = self._papers, self.rows
-        return [papers[rows[i]] for i in positions]
 
 
 @dataclass(frozen=True)
@@ -92,71 +56,59 @@ class Arranged:
         return self.matched - len(self.papers)
 
 
-def score_batch(index: DayIndex, prefs: Sequence[Preferences]) -> list[npt.NDArray[np.float64] | None]:
-    """Each chat's scores of every paper in the index (None for a chat that does not rank), worked out all at once."""
-    rows = iter(index.score_many([p.scoring for p in prefs if p.ranks]))
-    return [next(rows) if p.ranks else None for p in prefs]
+def arrange(papers: Sequence[Paper], index: DayIndex | None, prefs: Preferences, *, show_all: bool = False) -> Arranged:
+    """One chat's papers ranked when it ranks (and `index` is given), then cut to its limit (unless `show_all`).
 
-
-def rank(
-    papers: Sequence[Paper],
-    index: DayIndex,
-    prefs: Preferences,
-    limit: int | None = None,
-    scores: npt.NDArray[np.float64] | None = None,
-) -> tuple[list[Paper], str]:
-    """The `limit` best papers, best first (ties keep announcement order), and the line explaining the first.
-
-    Papers `Picked` from the indexed listing bring their rows in the index (the matcher has them); others are looked up.
-    `scores` are every indexed paper's scores for this chat when already worked out (a worker scores a batch at once).
+    Papers the index does not hold (a listing fetched since it was built) score 0.
     """
-    if scores is None:
-        scores = index.score(prefs.scoring)
-    if isinstance(papers, Picked):
-        rows = np.fromiter(papers.rows, np.int64, len(papers))
-    else:
-        rows = np.fromiter(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)), np.int64, len(papers))
-        if (rows < 0).any():  # papers the index does not hold score 0: one more row, always 0
-            scores = np.append(scores, 0.0)
-            rows[rows < 0] = len(scores) - 1
-    ordered, top = _sorted(papers, rows, scores, limit)
-    if top < 0 or top >= index.size or scores[top] <= 0:
-        return ordered, ""
-    return ordered, why_line(ordered[0], reasons(ordered[0], index.raising_terms(prefs.scoring, top)))
+    rows = None
+    if prefs.ranks and index is not None:
+        rows = [list(map(index.rows.get, map(_ARXIV_ID, papers), repeat(-1)))]
+    return arrange_many(papers, index, [prefs], [range(len(papers))], show_all=show_all, index_rows=rows)[0]
 
 
-def _sorted(
-    papers: Sequence[Paper], rows: npt.NDArray[np.int64], scores: npt.NDArray[np.float64], limit: int | None
-) -> tuple[list[Paper], int]:
-    """The `limit` best of the matched papers (all when None), by their scores, best first; and the first's row."""
-    # Ties keep announcement order: each later paper loses a sliver far below any real score difference.
-    ties = _TIES[: len(papers)] if len(papers) <= len(_TIES) else np.arange(len(papers)) * TIE_BREAK
-    keys = ties - scores[rows]  # ascending: best first
-    count = len(papers) if limit is None else min(limit, len(papers))
-    top = keys.argpartition(count - 1)[:count] if 0 < count < len(papers) else np.arange(len(papers))
-    best = top[keys[top].argsort()].tolist()
-    shown = papers.pick(best) if isinstance(papers, Picked) else [papers[i] for i in best]
-    return shown, int(rows[best[0]]) if best else -1
-
-
-def arrange(
+def arrange_many(
     papers: Sequence[Paper],
     index: DayIndex | None,
-    prefs: Preferences,
+    prefs: Sequence[Preferences],
+    matched: Sequence[Rows],
     *,
     show_all: bool = False,
-    scores: npt.NDArray[np.float64] | None = None,
-) -> Arranged:
-    """Rank the matched papers when the chat ranks (and `index` is given), then keep the chat's limit.
+    index_rows: Sequence[Rows] | None = None,
+) -> list[Arranged]:
+    """Each chat's matched papers (ascending positions in `papers`) arranged: what a delivery worker does per batch.
 
-    `scores`, when given, are the chat's scores of every paper in `index` (see `DayIndex.score_many`).
+    The chats that rank are ranked together (see `best_first`); the others keep announcement order. The positions
+    are also the papers' rows in `index` (built from `papers`) unless `index_rows` gives those.
     """
-    limit = None if show_all else prefs.limit
-    if prefs.ranks and index is not None:
-        shown, why = rank(papers, index, prefs, limit, scores)
-    else:
-        shown, why = list(papers[:limit]), ""
-    return Arranged(tuple(shown), len(papers), why)
+    limits = [_limit(p, len(chat), show_all) for p, chat in zip(prefs, matched, strict=True)]
+    ranking = [n for n, p in enumerate(prefs) if p.ranks and len(matched[n])] if index is not None else []
+    ranked: dict[int, Ranked] = {}
+    if ranking and index is not None:
+        rows = index_rows or matched
+        profiles = [prefs[n].scoring for n in ranking]
+        found = best_first(index, profiles, [rows[n] for n in ranking], [limits[n] for n in ranking])
+        ranked = dict(zip(ranking, found, strict=True))
+    shown = [
+        [papers[chat[at]] for at in ranked[n].best] if n in ranked else [papers[at] for at in chat[: limits[n]]]
+        for n, chat in enumerate(matched)
+    ]
+    whys = _why_lines(index, prefs, ranked, shown) if ranked and index is not None else {}
+    return [Arranged(tuple(chat), len(matched[n]), whys.get(n, "")) for n, chat in enumerate(shown)]
+
+
+def _limit(prefs: Preferences, matched: int, show_all: bool) -> int:
+    """How many of a chat's matched papers it is shown."""
+    return matched if show_all or prefs.limit is None else min(prefs.limit, matched)
+
+
+def _why_lines(
+    index: DayIndex, prefs: Sequence[Preferences], ranked: dict[int, Ranked], shown: Sequence[Sequence[Paper]]
+) -> dict[int, str]:
+    """For each ranked chat whose first paper scored above 0, the line saying why it came first."""
+    explained = [n for n, r in ranked.items() if r.first_row >= 0 and r.first_score > 0]
+    raising = index.raising_terms_many([prefs[n].scoring for n in explained], [ranked[n].first_row for n in explained])
+    return {n: why_line(shown[n][0], reasons(shown[n][0], terms)) for n, terms in zip(explained, raising, strict=True)}
 
 
 def arranged_digest(digest: Digest, arranged: Arranged) -> Digest:

@@ -16,7 +16,7 @@ from bot.ranking.model import Profile
 MAX_SHARE = 0.25
 SENTINEL = 2**32 - 1  # above every term id (TERM_MASK): closes the sorted terms
 MIN_COMMON = 5
-SCORED_TOGETHER = 16  # profiles scored in one set of array operations (measured best between 10 and 50)
+SCORED_TOGETHER = 32  # profiles scored in one set of array operations: a whole batch of 25 at once
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class DayIndex:
         """Every paper's score against each profile (one row a profile), SCORED_TOGETHER profiles at a time.
 
         A worker scores its batch of chats together: numpy's cost per call is most of one chat's scoring, while
-        too many chats at once make arrays that no longer fit the CPU's cache (100 at once cost more than one).
+        too many chats at once make arrays that no longer fit the CPU's cache (100 at once cost more than one;
+        a worker's usual batch of 25 in one go measured best once freed memory is reused, bot/allocator.py).
         """
         if len(profiles) <= SCORED_TOGETHER:
             return self._score_together(profiles)
@@ -69,10 +70,14 @@ class DayIndex:
         total = int(ends[-1]) if len(ends) else 0
         if not total:
             return np.zeros((len(profiles), size))
-        # Numpy's methods rather than its functions: the arrays are small, and the wrappers cost as much.
-        offsets = (begin - ends + lengths).repeat(lengths) + np.arange(total)
-        contributions = self.weights[offsets] * values.repeat(lengths)
-        cells = (owner * size).repeat(lengths) + self.postings[offsets]  # (profile, paper) as one flat index
+        # Numpy's methods rather than its functions, and in-place arithmetic: the arrays are small, and the wrappers
+        # and fresh temporaries cost as much as the arithmetic.
+        offsets = (begin - ends + lengths).repeat(lengths)
+        offsets += _counting(total)
+        contributions = values.repeat(lengths)
+        contributions *= self.weights[offsets]
+        cells = (owner * size).repeat(lengths)  # (profile, paper) as one flat index
+        cells += self.postings[offsets]
         scores = np.bincount(cells, weights=contributions, minlength=len(profiles) * size).astype(
             np.float64, copy=False
         )
@@ -80,16 +85,46 @@ class DayIndex:
 
     def raising_terms(self, profile: Profile, row: int) -> list[int]:
         """The ids of the terms of one paper that raised its score for this profile, the largest gain first."""
-        begin, end = self.row_starts[row], self.row_starts[row + 1]
-        terms, weights = self.row_terms[begin:end], self.row_weights[begin:end]
-        if not len(terms) or not len(profile.ids):
+        return self.raising_terms_many([profile], [row])[0]
+
+    def raising_terms_many(self, profiles: Sequence[Profile], rows: Sequence[int]) -> list[list[int]]:
+        """For each profile and its paper (one row each), that paper's terms that raised its score, largest gain first.
+
+        One set of array operations for a whole batch of chats: each chat's first paper, explained at once.
+        """
+        if not profiles:
             return []
-        at = np.minimum(profile.ids.searchsorted(terms), len(profile.ids) - 1)
-        shared = profile.ids[at] == terms
-        gains = weights[shared] * profile.values[at[shared]]
+        at_rows = np.asarray(rows, dtype=np.int64)
+        begin = self.row_starts[at_rows]
+        lengths = self.row_starts[at_rows + 1] - begin
+        entries = (begin - lengths.cumsum() + lengths).repeat(lengths) + np.arange(int(lengths.sum()))
+        owners = np.arange(len(profiles), dtype=np.uint64)
+        # (chat, term) as one sortable number: each profile's ids are sorted, so the batch's keys are too.
+        wanted = (owners.repeat(lengths) << 32) | self.row_terms[entries]
+        held = (owners.repeat([len(p.ids) for p in profiles]) << 32) | np.concatenate([p.ids for p in profiles])
+        if not len(held) or not len(wanted):
+            return [[] for _ in profiles]
+        at = np.minimum(held.searchsorted(wanted), len(held) - 1)
+        shared = held[at] == wanted
+        gains = self.row_weights[entries[shared]] * np.concatenate([p.values for p in profiles])[at[shared]]
         raising = gains > 0
-        order = (-gains[raising]).argsort(kind="stable")
-        return terms[shared][raising][order].tolist()  # type: ignore[no-any-return]
+        keys, gains = wanted[shared][raising], gains[raising]
+        chats = (keys >> 32).astype(np.intp)
+        order = np.lexsort((-gains, chats))  # chat by chat, the largest gain first (ties: the smaller term id)
+        terms = (keys[order] & 0xFFFFFFFF).tolist()
+        ends = np.bincount(chats, minlength=len(profiles)).cumsum().tolist()
+        return [terms[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+
+
+def _counting(count: int) -> npt.NDArray[np.int64]:
+    """0, 1, ..., count - 1, read from one array kept for every call (grown when a call needs more)."""
+    global _COUNTING
+    if len(_COUNTING) < count:
+        _COUNTING = np.arange(max(count, 2 * len(_COUNTING)))
+    return _COUNTING[:count]
+
+
+_COUNTING = np.arange(1 << 16)
 
 
 def _idf(papers: int, containing: int) -> float:
