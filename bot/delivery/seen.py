@@ -42,7 +42,9 @@ class SeenPapers:
     async def positions(self, day: str, paper_ids: Iterable[str]) -> list[int]:
         """The positions of these papers in the day's stored listing (papers not in it are left out)."""
         if day not in self._positions:
-            self._positions = {day: {paper: n for n, paper in enumerate(await self._day_ids(day))}}
+            ids = await self._day_ids(day)
+            # An id listed twice maps to its first position, the one the matcher keeps.
+            self._positions = {day: dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))}
         where = self._positions[day]
         return [where[paper] for paper in paper_ids if paper in where]
 

@@ -106,7 +106,6 @@ class DeliveryWorker:
     _group_ready: bool = False
     _listings: dict[str, Listing] = field(default_factory=dict)
     _prepared: dict[str, PreparedPapers] = field(default_factory=dict)  # each kept day's papers, words worked out
-    _positions: dict[str, dict[str, int]] = field(default_factory=dict)  # each kept day's paper id -> position
     _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)  # entry id -> the task sending it
     _seen: SeenPapers = field(init=False)
 
@@ -201,10 +200,8 @@ class DeliveryWorker:
                 oldest = next(iter(self._listings))
                 self._listings.pop(oldest)
                 self._prepared.pop(oldest, None)
-                self._positions.pop(oldest, None)
             self._listings[day] = listing
             self._prepared[day] = PreparedPapers(listing.papers)
-            self._positions[day] = {paper.arxiv_id: n for n, paper in reversed(list(enumerate(listing.papers)))}
         return self._listings[day]
 
     async def _plan_batch(self, batch: list[QueuedDelivery]) -> BatchPlan:
@@ -227,15 +224,14 @@ class DeliveryWorker:
             matches = CompiledMatcher(filters).match_positions(self._prepared[day])
             chats = [current[key] for key in matches]
             seen = await asyncio.gather(*(self._seen.of(chat) for chat in chats))
-            unseen = [self._unseen(rows, day, ids) for rows, ids in zip(matches.values(), seen, strict=True)]
+            unseen = [await self._unseen(rows, day, ids) for rows, ids in zip(matches.values(), seen, strict=True)]
             arranged = await self.service.ranking.arrange_batch(chats, listing, unseen)
             plan.arranged.update(((key, day), chat) for key, chat in zip(matches, arranged, strict=True))
         return plan
 
-    def _unseen(self, rows: Positions, day: str, seen: set[str]) -> Positions:
+    async def _unseen(self, rows: Positions, day: str, seen: set[str]) -> Positions:
         """The matched positions in the day's listing whose papers the chat was not sent already."""
-        where = self._positions[day]
-        sent = [where[paper] for paper in seen if paper in where]
+        sent = await self._seen.positions(day, seen) if seen else []
         return rows[~np.isin(rows, sent)] if sent else rows
 
     async def _handle_safely(self, delivery: QueuedDelivery, plan: BatchPlan) -> None:
