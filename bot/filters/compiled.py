@@ -219,11 +219,10 @@ class CompiledMatcher:
         arrays: dict[int, Positions] = {}
 
         def union(hits: Sequence[Sequence[int]], fids: tuple[int, ...]) -> Positions:
-            parts = [arrays.get(fid) for fid in fids if hits[fid]]
-            for n, fid in enumerate(fid for fid in fids if hits[fid]):
-                if parts[n] is None:
-                    parts[n] = arrays[fid] = np.array(hits[fid], dtype=np.intp)
-            return _union_of_arrays([part for part in parts if part is not None], len(prepared.papers))
+            for fid in fids:
+                if fid not in arrays:
+                    arrays[fid] = np.array(hits[fid], dtype=np.intp)
+            return _union_of_arrays([arrays[fid] for fid in fids if len(arrays[fid])], len(prepared.papers))
 
         return self._each_subscriber(prepared, union, lambda rows: np.array(rows, dtype=np.intp))
 
