@@ -38,11 +38,6 @@ class DayIndex:
         """How many papers the index holds."""
         return len(self.rows)
 
-    def score(self, profile: Profile) -> npt.NDArray[np.float64]:
-        """Every paper's score against a chat's profile."""
-        scores: npt.NDArray[np.float64] = self.score_many([profile])[0]
-        return scores
-
     def score_many(self, profiles: Sequence[Profile]) -> npt.NDArray[np.float64]:
         """Every paper's score against each profile (one row a profile), SCORED_TOGETHER profiles at a time.
 
@@ -66,14 +61,11 @@ class DayIndex:
         owner = np.arange(len(profiles)).repeat([len(p.ids) for p in profiles])[found]
         at, values = at[found], np.concatenate([p.values for p in profiles])[found]
         begin, lengths = self.starts[at], self.lengths[at]
-        ends = lengths.cumsum()
-        total = int(ends[-1]) if len(ends) else 0
-        if not total:
+        if not lengths.sum():
             return np.zeros((len(profiles), size))
         # Numpy's methods rather than its functions, and in-place arithmetic: the arrays are small, and the wrappers
         # and fresh temporaries cost as much as the arithmetic.
-        offsets = (begin - ends + lengths).repeat(lengths)
-        offsets += _counting(total)
+        offsets = _end_to_end(begin, lengths)
         contributions = values.repeat(lengths)
         contributions *= self.weights[offsets]
         cells = (owner * size).repeat(lengths)  # (profile, paper) as one flat index
@@ -82,10 +74,6 @@ class DayIndex:
             np.float64, copy=False
         )
         return scores.reshape(len(profiles), size)
-
-    def raising_terms(self, profile: Profile, row: int) -> list[int]:
-        """The ids of the terms of one paper that raised its score for this profile, the largest gain first."""
-        return self.raising_terms_many([profile], [row])[0]
 
     def raising_terms_many(self, profiles: Sequence[Profile], rows: Sequence[int]) -> list[list[int]]:
         """For each profile and its paper (one row each), that paper's terms that raised its score, largest gain first.
@@ -97,7 +85,7 @@ class DayIndex:
         at_rows = np.asarray(rows, dtype=np.int64)
         begin = self.row_starts[at_rows]
         lengths = self.row_starts[at_rows + 1] - begin
-        entries = (begin - lengths.cumsum() + lengths).repeat(lengths) + np.arange(int(lengths.sum()))
+        entries = _end_to_end(begin, lengths)
         owners = np.arange(len(profiles), dtype=np.uint64)
         # (chat, term) as one sortable number: each profile's ids are sorted, so the batch's keys are too.
         wanted = (owners.repeat(lengths) << 32) | self.row_terms[entries]
@@ -114,6 +102,14 @@ class DayIndex:
         terms = (keys[order] & 0xFFFFFFFF).tolist()
         ends = np.bincount(chats, minlength=len(profiles)).cumsum().tolist()
         return [terms[start:end] for start, end in zip([0, *ends], ends, strict=False)]
+
+
+def _end_to_end(begin: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The positions of several slices (each `lengths[i]` long from `begin[i]`), laid end to end."""
+    ends = lengths.cumsum()
+    positions: npt.NDArray[np.int64] = (begin - ends + lengths).repeat(lengths)
+    positions += _counting(int(ends[-1]) if len(ends) else 0)
+    return positions
 
 
 def _counting(count: int) -> npt.NDArray[np.int64]:
