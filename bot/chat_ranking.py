@@ -54,10 +54,13 @@ class ChatRanking:
     async def arrange_batch(
         self, chats: Sequence[ChatRef], listing: Listing, matched: Sequence[Rows]
     ) -> list[Arranged]:
-        """Several chats' matched papers (positions in `listing.papers`) ranked and cut: one Redis round trip."""
+        """Several chats' matched papers (positions in `listing.papers`) ranked and cut, in a thread.
+
+        One Redis round trip; the arithmetic runs off the event loop, which keeps serving chats and sends meanwhile.
+        """
         prefs = await self.ratings.preferences_of(chats)
         index = await self.index(listing) if any(p.ranks for p in prefs) else None
-        return arrange_many(listing.papers, index, prefs, matched)
+        return await asyncio.to_thread(arrange_many, listing.papers, index, prefs, matched)
 
     async def arrange(
         self, chat: ChatRef, listing: Listing, papers: Sequence[Paper], *, show_all: bool = False

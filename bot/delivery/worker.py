@@ -40,6 +40,11 @@ class BatchPlan:
     arranged: dict[tuple[str, str], Arranged] = field(default_factory=dict)  # the papers to send, ranked and cut
 
 
+def _matched_positions(filters: Mapping[str, tuple[Filter, ...]], papers: PreparedPapers) -> dict[str, Positions]:
+    """Each chat's matched positions in a day's papers: a whole listing's CPU, run in a thread off the event loop."""
+    return CompiledMatcher(filters).match_positions(papers)
+
+
 class SendResult(Enum):
     """How sending to a chat ended."""
 
@@ -221,7 +226,7 @@ class DeliveryWorker:
             listing = await self._listing(day)
             if listing is None:
                 continue
-            matches = CompiledMatcher(filters).match_positions(self._prepared[day])
+            matches = await asyncio.to_thread(_matched_positions, filters, self._prepared[day])
             chats = [current[key] for key in matches]
             seen = await asyncio.gather(*(self._seen.of(chat) for chat in chats))
             unseen = [await self._unseen(rows, day, ids) for rows, ids in zip(matches.values(), seen, strict=True)]

@@ -115,9 +115,10 @@ def _end_to_end(begin: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) ->
 def _counting(count: int) -> npt.NDArray[np.int64]:
     """0, 1, ..., count - 1, read from one array kept for every call (grown when a call needs more)."""
     global _COUNTING
-    if len(_COUNTING) < count:
-        _COUNTING = np.arange(max(count, 2 * len(_COUNTING)))
-    return _COUNTING[:count]
+    counting = _COUNTING  # read once: another thread ranking at the same time may replace it
+    if len(counting) < count:
+        counting = _COUNTING = np.arange(max(count, 2 * len(counting)))
+    return counting[:count]
 
 
 _COUNTING = np.arange(1 << 16)
