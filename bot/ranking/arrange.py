@@ -8,6 +8,9 @@ from functools import cached_property
 from itertools import repeat
 from operator import attrgetter
 
+import numpy as np
+import numpy.typing as npt
+
 from bot.models import Digest, Paper
 from bot.ranking.explain import reasons, why_line
 from bot.ranking.index import DayIndex
@@ -90,11 +93,19 @@ def arrange_many(
         found = best_first(index, profiles, [rows[n] for n in ranking], [limits[n] for n in ranking])
         ranked = dict(zip(ranking, found, strict=True))
     shown = [
-        [papers[chat[at]] for at in ranked[n].best] if n in ranked else [papers[at] for at in chat[: limits[n]]]
-        for n, chat in enumerate(matched)
+        _papers_at(papers, chat, ranked[n].best if n in ranked else None, limits[n]) for n, chat in enumerate(matched)
     ]
     whys = _why_lines(index, prefs, ranked, shown) if ranked and index is not None else {}
     return [Arranged(tuple(chat), len(matched[n]), whys.get(n, "")) for n, chat in enumerate(shown)]
+
+
+def _papers_at(papers: Sequence[Paper], chat: Rows, best: npt.NDArray[np.intp] | None, limit: int) -> list[Paper]:
+    """A chat's papers to show: those at its `best` places when ranked, else its first `limit`, as listed."""
+    chosen = (
+        chat[:limit] if best is None else chat[best] if isinstance(chat, np.ndarray) else map(chat.__getitem__, best)
+    )
+    rows = chosen.tolist() if isinstance(chosen, np.ndarray) else chosen  # Python ints: numpy's index slowly
+    return [papers[row] for row in rows]
 
 
 def _limit(prefs: Preferences, matched: int, show_all: bool) -> int:

@@ -24,11 +24,19 @@ def reasons(paper: Paper, raising: Sequence[int]) -> list[str]:
     """The paper's terms that raised its score most, given heaviest first (a word pair hides the words inside it)."""
     spelling = _spellings(paper.title, paper.abstract)
     chosen: list[str] = []
+    covered: set[str] = set()  # the words of the chosen terms
+    single: set[str] = set()  # the chosen one-word terms
     for term_id_ in raising:
         term = spelling.get(term_id_)
-        if term is None or any(term in c.split() or c in term.split() for c in chosen):
+        if term is None or term in covered:
+            continue
+        parts = term.split()
+        if len(parts) > 1 and not single.isdisjoint(parts):
             continue
         chosen.append(term)
+        covered.update(parts)
+        if len(parts) == 1:
+            single.add(term)
         if len(chosen) == REASONS:
             break
     return chosen

@@ -23,12 +23,12 @@ TIE_BREAK = 1e-9  # each later paper loses this sliver: ties keep announcement o
 class Ranked:
     """One chat's ranking: the positions (in its rows) of the papers to show, best first, and the first's score."""
 
-    best: list[int]
+    best: npt.NDArray[np.intp]
     first_row: int = -1  # the first paper's row in the day index (-1: nothing shown, or a paper it does not hold)
     first_score: float = 0.0
 
 
-NOTHING = Ranked([])
+NOTHING = Ranked(np.empty(0, dtype=np.intp))
 
 
 def best_first(
@@ -60,14 +60,14 @@ def _ranked(index: DayIndex, profiles: Sequence[Profile], rows: Sequence[Rows], 
     if (flat < 0).any():
         gathered[flat < 0] = 0.0
     keys = (np.arange(len(flat)) - starts.repeat(counts)) * TIE_BREAK - gathered  # ascending: best first
-    chosen: list[list[int]] = []
+    chosen: list[npt.NDArray[np.intp]] = []
     firsts: list[int] = []
     # Chat by chat: one array per batch would be padded to its longest chat, 2.5 times the work (measured).
     for begin, count, limit in zip(starts.tolist(), counts.tolist(), limits, strict=True):
         chat = keys[begin : begin + count]
         top = chat.argpartition(limit - 1)[:limit] if limit < count else np.arange(count)
         best = top[chat[top].argsort()]
-        chosen.append(best.tolist())
+        chosen.append(best)
         firsts.append(begin + int(best[0]))
     first_rows, first_scores = flat[firsts].tolist(), gathered[firsts].tolist()
     return [Ranked(*chat) for chat in zip(chosen, first_rows, first_scores, strict=True)]
