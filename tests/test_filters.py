@@ -353,14 +353,16 @@ def _reference(filters: list[Filter], papers: list[Paper]) -> list[Paper]:
 def test_compiled_matcher_agrees_with_reference(subscribers: dict[str, list[Filter]], papers: list[Paper]) -> None:
     """The compiled matcher selects exactly the papers the reference matcher selects, for every subscriber.
 
-    So do the positions it gives a delivery worker, as lists and as arrays (first position of a repeated id).
+    So do the positions it gives a delivery worker, as lists and as arrays (first position of a repeated id),
+    whether it reads each paper's words or looks the filters' words up.
     """
     expected = {s: _reference(fs, papers) for s, fs in subscribers.items()}
-    matcher = CompiledMatcher(subscribers)
-    assert matcher.match(papers) == {s: ps for s, ps in expected.items() if ps}
-    rows, positions = matcher.match_rows(papers), matcher.match_positions(papers)
-    assert {s: [papers[r] for r in at] for s, at in rows.items()} == {s: ps for s, ps in expected.items() if ps}
-    assert {s: at.tolist() for s, at in positions.items()} == {s: list(at) for s, at in rows.items()}
+    for look_up in (False, True):
+        matcher = CompiledMatcher(subscribers, look_up=look_up)
+        assert matcher.match(papers) == {s: ps for s, ps in expected.items() if ps}
+        rows, positions = matcher.match_rows(papers), matcher.match_positions(papers)
+        assert {s: [papers[r] for r in at] for s, at in rows.items()} == {s: ps for s, ps in expected.items() if ps}
+        assert {s: at.tolist() for s, at in positions.items()} == {s: list(at) for s, at in rows.items()}
     for filters in subscribers.values():
         assert matching_papers(filters, papers) == _reference(filters, papers)
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from bot.categories import archive_of
 from bot.filters.language import Filter
+from bot.filters.lookup import LOOKUP_SHARE, DayWords, filter_hits
 from bot.filters.words import WORD, words
 from bot.models import Paper
 
@@ -89,12 +90,26 @@ class PreparedPapers:
     def __init__(self, papers: Sequence[Paper]) -> None:
         self.papers = tuple(papers)
         self._texts: list[_PaperText] | None = None
+        self._day_words: DayWords | None = None
+        self._distinct_ids: bool | None = None
 
     def texts(self) -> list[_PaperText]:
         """Each paper's words, in the papers' order."""
         if self._texts is None:
             self._texts = [_PaperText(paper) for paper in self.papers]
         return self._texts
+
+    def distinct_ids(self) -> bool:
+        """True when no arXiv id is listed twice."""
+        if self._distinct_ids is None:
+            self._distinct_ids = len({p.arxiv_id for p in self.papers}) == len(self.papers)
+        return self._distinct_ids
+
+    def day_words(self) -> DayWords:
+        """Where each word occurs in these papers, for matching a few filters by looking their words up."""
+        if self._day_words is None:
+            self._day_words = DayWords.of(self.texts())
+        return self._day_words
 
 
 @dataclass(frozen=True)
@@ -129,13 +144,16 @@ class CompiledMatcher:
     filter excluding it from its candidates in one set operation.
     """
 
-    def __init__(self, filters_by_subscriber: Mapping[str, Sequence[Filter]]) -> None:
+    def __init__(self, filters_by_subscriber: Mapping[str, Sequence[Filter]], *, look_up: bool | None = None) -> None:
+        """Index the filters; `look_up` forces (True) or forbids (False) matching by word lookup (None: by count)."""
+        self._look_up = look_up
         ids: dict[Filter, int] = {}
         with _gc_paused():
             self._subscribers = {
                 subscriber: tuple(sorted({ids.setdefault(f, len(ids)) for f in filters}))
                 for subscriber, filters in filters_by_subscriber.items()
             }
+            self._filters = list(ids)
             self._compiled = [_Compiled.of(f) for f in ids]
             # Include-term indexes by scope: a category key, or "" for the filters that name no category.
             self._by_word: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
@@ -238,8 +256,8 @@ class CompiledMatcher:
         """
         papers = prepared.papers
         with _gc_paused():
-            hits = self._hits_by_filter(prepared.texts())
-            distinct_ids = len({p.arxiv_id for p in papers}) == len(papers)
+            hits = self._hits_by_filter(prepared)
+            distinct_ids = prepared.distinct_ids()
             merged: dict[tuple[int, ...], _Rows] = {}
             result: dict[str, _Rows] = {}
             for subscriber, fids in self._subscribers.items():
@@ -263,8 +281,21 @@ class CompiledMatcher:
                 if not pure.isdisjoint(text.category_keys) or self._matching_filters(text)
             ]
 
-    def _hits_by_filter(self, texts: Sequence[_PaperText]) -> list[Sequence[int]]:
-        """For each distinct filter, the ascending indices of the papers it matches."""
+    def _hits_by_filter(self, prepared: PreparedPapers) -> list[Sequence[int]]:
+        """For each distinct filter, the ascending indices of the papers it matches.
+
+        A few filters (a delivery worker's batch) are looked up in where the day's words occur; many (every
+        subscriber) meet each paper's words once.
+        """
+        texts = prepared.texts()
+        few = len(self._filters) * LOOKUP_SHARE <= len(texts)
+        if self._look_up or (self._look_up is None and few):
+            day = prepared.day_words()
+            return [filter_hits(f, c, texts, day) for f, c in zip(self._filters, self._compiled, strict=True)]
+        return self._hits_paper_by_paper(texts)
+
+    def _hits_paper_by_paper(self, texts: Sequence[_PaperText]) -> list[Sequence[int]]:
+        """`_hits_by_filter` by reading each paper's words once and meeting the filters they name."""
         found: list[list[int]] = [[] for _ in self._compiled]
         in_category: dict[str, list[int]] = defaultdict(list)
         for i, text in enumerate(texts):
