@@ -41,7 +41,7 @@ class BatchPlan:
 
 
 def _matched_positions(filters: Mapping[str, tuple[Filter, ...]], papers: PreparedPapers) -> dict[str, Positions]:
-    """Each chat's matched positions in a day's papers: a whole listing's CPU, run in a thread off the event loop."""
+    """Each chat's matched positions in a day's papers (CPU work: run in a thread, off the event loop)."""
     return CompiledMatcher(filters).match_positions(papers)
 
 

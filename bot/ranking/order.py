@@ -19,7 +19,7 @@ Rows = Sequence[int] | npt.NDArray[np.intp]  # positions of papers, as a list or
 TIE_BREAK = 1e-9  # each later paper loses this sliver: ties keep announcement order
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds an array: compared by identity
 class Ranked:
     """One chat's ranking: the positions (in its rows) of the papers to show, best first, and the first's score."""
 
