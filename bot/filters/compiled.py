@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from bot.categories import archive_of
 from bot.filters.language import Filter
-from bot.filters.lookup import LOOKUP_SHARE, DayWords, filter_hits
+from bot.filters.lookup import LOOKUP_SHARE, DayWords, author_key, filter_hits
 from bot.filters.words import WORD, words
 from bot.models import Paper
 
@@ -194,7 +194,7 @@ class CompiledMatcher:
                     else:
                         self._by_bigram[scope][phrase[0], phrase[1]][phrase].append(fid)
                 for name in c.authors:
-                    self._by_author_word[scope][max(sorted(name), key=len)][name].append(fid)
+                    self._by_author_word[scope][author_key(name)][name].append(fid)
         elif c.categories and not c.excludes:
             self._pure_category[fid] = c.categories
         elif c.categories:

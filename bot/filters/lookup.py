@@ -65,7 +65,7 @@ def filter_hits(f: Filter, c: _Compiled, texts: Sequence[_PaperText], day: DayWo
         for phrase in c.phrases:
             found.update(_with_phrase(phrase, texts, day, scope))
         for name in c.authors:
-            rows = _within(day.author_words.get(max(sorted(name), key=len), frozenset()), scope)
+            rows = _within(day.author_words.get(author_key(name), frozenset()), scope)
             found.update(row for row in rows if any(name <= author for author in texts[row].authors))
     elif c.categories:
         found = set(day.in_any(c.categories))
@@ -75,6 +75,11 @@ def filter_hits(f: Filter, c: _Compiled, texts: Sequence[_PaperText], day: DayWo
         if found:
             found.difference_update(_with_phrase(phrase, texts, day, found))
     return sorted(found)
+
+
+def author_key(name: frozenset[str]) -> str:
+    """The word an author name is found by: its longest (the rarest, most likely), the first in order of ties."""
+    return max(sorted(name), key=len)
 
 
 def _with_phrase(
