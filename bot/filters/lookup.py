@@ -27,7 +27,6 @@ LOOKUP_SHARE = 2  # looked up when there are at most half as many distinct filte
 class DayWords:
     """Where each keyword form, author-name word and category key occurs in a day's papers (sets of rows)."""
 
-    size: int
     forms: dict[str, frozenset[int]]
     author_words: dict[str, frozenset[int]]
     categories: dict[str, frozenset[int]]
@@ -46,7 +45,7 @@ class DayWords:
                 author_words[word].append(row)
             for key in text.category_keys:
                 categories[key].append(row)
-        return cls(len(texts), _frozen(forms), _frozen(author_words), _frozen(categories))
+        return cls(_frozen(forms), _frozen(author_words), _frozen(categories))
 
     def in_any(self, categories: frozenset[str]) -> frozenset[int]:
         """The rows of the papers in any of the categories (or archives); many filters share their categories."""
@@ -70,7 +69,7 @@ def filter_hits(f: Filter, c: _Compiled, texts: Sequence[_PaperText], day: DayWo
     elif c.categories:
         found = set(day.in_any(c.categories))
     else:
-        found = set(range(day.size))
+        found = set(range(len(texts)))
     for phrase in c.excludes:
         if found:
             found.difference_update(_with_phrase(phrase, texts, day, found))
