@@ -93,13 +93,14 @@ def arrange_many(
         found = best_first(index, profiles, [rows[n] for n in ranking], [limits[n] for n in ranking])
         ranked = dict(zip(ranking, found, strict=True))
     shown = [
-        _papers_at(papers, chat, ranked[n].best if n in ranked else None, limits[n]) for n, chat in enumerate(matched)
+        _shown_papers(papers, chat, ranked[n].best if n in ranked else None, limits[n])
+        for n, chat in enumerate(matched)
     ]
     whys = _why_lines(index, prefs, ranked, shown) if ranked and index is not None else {}
     return [Arranged(tuple(chat), len(matched[n]), whys.get(n, "")) for n, chat in enumerate(shown)]
 
 
-def _papers_at(papers: Sequence[Paper], chat: Rows, best: npt.NDArray[np.intp] | None, limit: int) -> list[Paper]:
+def _shown_papers(papers: Sequence[Paper], chat: Rows, best: npt.NDArray[np.intp] | None, limit: int) -> list[Paper]:
     """A chat's papers to show: those at its `best` places when ranked, else its first `limit`, as listed."""
     chosen = (
         chat[:limit] if best is None else chat[best] if isinstance(chat, np.ndarray) else map(chat.__getitem__, best)
