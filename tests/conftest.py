@@ -96,3 +96,33 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any attempt to reach a non-loopback address fail loudly."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+
+
+# Tests whose promise is about timing across real bot processes (rate limits, leases, bounded answers, outages):
+# they run one after another on one xdist worker, never two at once on this 2-core machine, where two of them side
+# by side starve each other's processes (a send 50 ms late is a 429 at the fake). The rest fill the other worker.
+TIMED_ACROSS_PROCESSES = frozenset(
+    {
+        "test_console_and_run",
+        "test_delivery_crash",
+        "test_delivery_lease",
+        "test_discord_shards",
+        "test_paid_broadcast",
+        "test_paper_bounds",
+        "test_poller_lease",
+        "test_redis_errors",
+        "test_redis_outage",
+        "test_run_embedded",
+        "test_scheduler_takeover",
+        "test_shared_limiter",
+        "test_telegram_fairness",
+        "test_telegram_webhook",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tests timed across real processes in one xdist group (`--dist loadgroup` runs a group in order)."""
+    for item in items:
+        if item.path.stem in TIMED_ACROSS_PROCESSES:
+            item.add_marker(pytest.mark.xdist_group("timed_across_processes"))
