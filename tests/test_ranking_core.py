@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bot.filters import CompiledMatcher, parse_filter
 from bot.models import Paper
 from bot.ranking.arrange import Preferences, arrange, arrange_many
 from bot.ranking.features import paper_vector, term_id, words
 from bot.ranking.index import SCORED_TOGETHER, build_index
 from bot.ranking.model import DISLIKE, EMPTY, LIKE, PROFILE_TERMS, Profile, trimmed, update
+from bot.ranking.order import TIE_BREAK, best_first
 
 
 def _paper(n: int, title: str, abstract: str = "") -> Paper:
@@ -21,6 +25,14 @@ PAPERS = [
     _paper(3, "Kernel two-sample tests", "Maximum mean discrepancy tests for functional data."),
     _paper(4, "Faster diffusion sampling", "Fewer denoising steps for diffusion samplers of images."),
     _paper(5, "Molecular graph generation", "Generating molecular graphs with message passing."),
+]
+
+_TOPICS = ("diffusion sampling", "graph molecules", "kernel tests", "language models", "reward policy", "pruning")
+MANY = [  # two topics each, some shared: scores vary, and many papers tie
+    _paper(
+        20 + n, f"{_TOPICS[n % 6]} and {_TOPICS[n * 5 % 6]}", f"On {_TOPICS[n % 6]} with {_TOPICS[(n + n // 6) % 6]}."
+    )
+    for n in range(36)
 ]
 
 
@@ -108,3 +120,26 @@ def test_limit_cuts_and_counts_the_rest_whether_ranked_or_not() -> None:
     assert arrange(PAPERS, index, Preferences(limit=2), show_all=True).more == 0
     off = arrange(PAPERS, index, Preferences(rank=False, limit=None, interest="molecular graphs"))
     assert list(off.papers) == PAPERS
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_every_chat_of_a_batch_gets_its_best_papers_best_first(data: st.DataObject) -> None:
+    """Ranked in one batch, each chat gets exactly its `limit` best-scoring matched papers in order, ties as listed."""
+    index = build_index(MANY)
+    papers = st.integers(0, len(MANY) - 1)
+    profiles, rows, limits = [], [], []
+    for _ in range(data.draw(st.integers(1, SCORED_TOGETHER + 4), label="chats")):
+        profile = EMPTY
+        for liked in data.draw(st.lists(papers, max_size=3), label="liked"):
+            profile = update(profile, paper_vector(MANY[liked]), 0, LIKE)
+        profiles.append(profile)
+        rows.append(sorted(data.draw(st.sets(papers), label="matched")))
+        limits.append(data.draw(st.integers(0, len(MANY) + 1), label="limit"))
+    for profile, chat, limit, ranked in zip(
+        profiles, rows, limits, best_first(index, profiles, rows, limits), strict=True
+    ):
+        scores = index.score_many([profile])[0]
+        expected = sorted(range(len(chat)), key=lambda i: i * TIE_BREAK - scores[chat[i]])[:limit]
+        assert ranked.best.tolist() == expected
+        assert ranked.first_row == (chat[expected[0]] if expected else -1)

@@ -9,6 +9,7 @@ weighted by its rarity that day (see `index.py`), so terms every paper shares co
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -55,7 +56,7 @@ class Profile:
     def unpack(cls, text: str) -> Profile:
         """Read a packed profile back; anything unreadable is an empty profile."""
         try:
-            raw = base64.b64decode(text, validate=True)
+            raw = binascii.a2b_base64(text, strict_mode=True)  # what b64decode(validate=True) calls
         except ValueError:
             return EMPTY
         count = len(raw) // 6

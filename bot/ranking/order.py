@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.ranking.index import DayIndex
+from bot.ranking.index import DayIndex, _counting
 from bot.ranking.model import Profile
 
 Rows = Sequence[int] | npt.NDArray[np.intp]  # positions of papers, as a list or as an array
@@ -60,14 +60,22 @@ def _ranked(index: DayIndex, profiles: Sequence[Profile], rows: Sequence[Rows], 
     if (flat < 0).any():
         gathered[flat < 0] = 0.0
     keys = (np.arange(len(flat)) - starts.repeat(counts)) * TIE_BREAK - gathered  # ascending: best first
-    chosen: list[npt.NDArray[np.intp]] = []
-    firsts: list[int] = []
-    # Chat by chat: one array per batch would be padded to its longest chat, 2.5 times the work (measured).
-    for begin, count, limit in zip(starts.tolist(), counts.tolist(), limits, strict=True):
-        chat = keys[begin : begin + count]
-        top = chat.argpartition(limit - 1)[:limit] if limit < count else np.arange(count)
-        best = top[chat[top].argsort()]
-        chosen.append(best)
-        firsts.append(begin + int(best[0]))
+    # Chat by chat, each chat's `limit` best (unordered): one array per batch would be padded to its longest chat,
+    # 2.5 times the work (measured). Then one sort puts every chat's few in order, chat by chat.
+    tops = [
+        keys[begin : begin + count].argpartition(limit - 1)[:limit] if limit < count else _counting(count)
+        for begin, count, limit in zip(starts.tolist(), counts.tolist(), limits, strict=True)
+    ]
+    taken = np.fromiter(map(len, tops), np.int64, len(tops))
+    chosen = np.concatenate(tops) + starts.repeat(taken)  # positions in `flat`
+    chosen = chosen[np.lexsort((keys[chosen], owner[chosen]))]
+    ends = taken.cumsum()
+    firsts = chosen[ends - taken]
+    best = chosen - starts.repeat(taken)  # positions in each chat's rows
     first_rows, first_scores = flat[firsts].tolist(), gathered[firsts].tolist()
-    return [Ranked(*chat) for chat in zip(chosen, first_rows, first_scores, strict=True)]
+    return [
+        Ranked(best[end - count : end], first_row, first_score)
+        for end, count, first_row, first_score in zip(
+            ends.tolist(), taken.tolist(), first_rows, first_scores, strict=True
+        )
+    ]
