@@ -9,6 +9,7 @@ next to announcement order and the best single keyword filter for that interest.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import multiprocessing
 import random
@@ -25,7 +26,7 @@ from bot.allocator import keep_freed_memory
 from bot.arxiv_client import ArxivClient
 from bot.filters import CompiledMatcher, PreparedPapers, matching_papers, parse_filter
 from bot.models import Digest, DigestItem, Listing, Paper, Translation, TranslationStatus
-from bot.ranking.arrange import arrange, arrange_many, more_line
+from bot.ranking.arrange import Preferences, arrange, arrange_many, more_line
 from bot.ranking.features import paper_vector
 from bot.ranking.index import DayIndex, build_index
 from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, update
@@ -45,6 +46,7 @@ RATED_EACH_WAY = 5  # each simulated chat likes 5 papers of its interest and dis
 TARGET_RATIO = 2.0
 TARGET_SECONDS = 10.0
 TARGET_BYTES = 2048
+SECOND_LIKES = (0, 2, 4, 6)  # likes of a chat's second interest after which its ranking is scored
 RATINGS_PER_CHAT = 50
 DISTINCT_PROFILES = 500
 BATCH = 25  # chats matched and ranked together: the fewest a delivery worker takes (a quarter of its 100 slots)
@@ -207,6 +209,50 @@ async def _quality(store: Store) -> list[Row]:
     return rows
 
 
+def _second_interest() -> list[Row]:
+    """How fast a chat that rated for one interest learns a second: P@5 for the new one after a few likes of it.
+
+    A profile keeps only its heaviest terms (bot/ranking/model.py), so a new interest's first likes compete with the
+    old interest's accumulated weight. Each pair of interests, 4 chats: 8 likes of the first (not the second),
+    8 dislikes of neither, then likes of the second, through the learning function every rating calls.
+    """
+    papers = seed_papers()
+    index, vectors = build_index(papers), {p.arxiv_id: paper_vector(p) for p in papers}
+    precision: dict[int, list[float]] = {k: [] for k in SECOND_LIKES}
+    for first, second in itertools.permutations(INTERESTS, 2):
+        only_first = [p for p in papers if first.relevant(p) and not second.relevant(p)]
+        only_second = [p for p in papers if second.relevant(p) and not first.relevant(p)]
+        neither = [p for p in papers if not first.relevant(p) and not second.relevant(p)]
+        if len(only_first) < 8 or len(only_second) < 10:
+            continue
+        for seed in range(4):
+            rng = random.Random(seed)
+            liked, disliked, new = rng.sample(only_first, 8), rng.sample(neither, 8), rng.sample(only_second, 6)
+            profile = EMPTY
+            for rated, rating in ((liked, LIKE), (disliked, DISLIKE)):
+                for paper in rated:
+                    profile = update(profile, vectors[paper.arxiv_id], 0, rating)
+            for count in SECOND_LIKES:
+                learned = profile
+                for paper in new[:count]:
+                    learned = update(learned, vectors[paper.arxiv_id], 0, LIKE)
+                rated_ids = {p.arxiv_id for p in liked + disliked + new[:count]}
+                rest = [p for p in papers if p.arxiv_id not in rated_ids]
+                ranked = arrange(rest, index, Preferences(profile=learned, likes=1, limit=None)).papers
+                precision[count].append(precision_at(ranked, second, 5))
+    cases = len(precision[0])
+    return [
+        Row(
+            NAME,
+            "a second interest",
+            f"P@5 for it after {count} likes of it",
+            f"{sum(values) / cases:.2f}",
+            note=f"{cases} chats: 8 likes of another interest and 8 dislikes first",
+        )
+        for count, values in precision.items()
+    ]
+
+
 def _profiles(papers: Sequence[Paper], count: int) -> list[tuple[dict[str, str], str]]:
     """`count` distinct chats' ranking hashes and packed profiles, each from RATINGS_PER_CHAT ratings (60 % likes)."""
     rng = random.Random(7)
@@ -367,6 +413,7 @@ async def _with_redis() -> list[Row]:
 def run(quick: bool) -> list[Row]:
     """Quality, scale, memory and delivery rows."""
     rows = asyncio.run(_with_redis())
+    rows += _second_interest()
     rows += _scale(quick)
     rows += _delivery()
     return rows

@@ -23,7 +23,7 @@ LIKE = 1
 DISLIKE = -1
 DISLIKE_WEIGHT = 0.5  # a dislike says less about what a chat wants than a like does
 INTEREST_WEIGHT = 2.0  # the interest text counts as two liked papers
-PROFILE_TERMS = 64
+PROFILE_TERMS = 32
 
 
 @dataclass(frozen=True, eq=False)
