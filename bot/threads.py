@@ -3,8 +3,8 @@
 A worker matches and ranks each batch in a thread (`asyncio.to_thread`) while its event loop sends. Only one thread
 runs Python at a time; a thread that wants to run waits until the running one lets go, after at most the switch
 interval (5 ms by default). A send passes through several turns of the event loop between its rate-limit slot and
-the socket, and each turn may wait that long: tens of milliseconds in all, enough to arrive bunched with other
-processes' sends (the limiter's margin is 50 ms, bot/store/limiter.py). A shorter interval bounds each wait.
+the socket, and each turn may wait that long: ten turns beside a computing thread took 10-30 ms here, a good part
+of the limiter's 50 ms margin for lateness (bot/store/limiter.py). A shorter interval bounds each wait.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from bot.ranking.index import DayIndex, _counting
+from bot.ranking.index import DayIndex
 from bot.ranking.model import Profile
 
 Rows = Sequence[int] | npt.NDArray[np.intp]  # positions of papers, as a list or as an array
@@ -63,7 +63,7 @@ def _ranked(index: DayIndex, profiles: Sequence[Profile], rows: Sequence[Rows], 
     # Chat by chat, each chat's `limit` best (unordered): one array per batch would be padded to its longest chat,
     # 2.5 times the work (measured). Then one sort puts every chat's few in order, chat by chat.
     tops = [
-        keys[begin : begin + count].argpartition(limit - 1)[:limit] if limit < count else _counting(count)
+        keys[begin : begin + count].argpartition(limit - 1)[:limit] if limit < count else np.arange(count)
         for begin, count, limit in zip(starts.tolist(), counts.tolist(), limits, strict=True)
     ]
     taken = np.fromiter(map(len, tops), np.int64, len(tops))
