@@ -11,7 +11,7 @@ from tests.test_cli import fixture_env  # noqa: F401  (the `env` fixture)
 
 
 async def test_cli_digest_ranks_by_like_and_interest_and_limits(env: dict[str, str], tmp_path: Path) -> None:
-    """`digest --like ID --limit 1` prints only the liked kind of paper; --interest alone ranks too."""
+    """`digest --like ID --limit 1` prints the liked paper's kind; --interest ranks too; both say how many are left."""
     liked = await run_cli(
         ["digest", "--categories", "cs.LG,stat.ML", "--like", "2403.15210", "--limit", "1"], env, tmp_path
     )
@@ -25,6 +25,7 @@ async def test_cli_digest_ranks_by_like_and_interest_and_limits(env: dict[str, s
     )
     assert interest.code == 0, interest.err
     assert interest.out.index("Saliency") < interest.out.index("Sparse Mixture")
+    assert "1 more paper matched; without --limit it is kept" in interest.err
 
 
 @pytest.mark.parametrize(
