@@ -35,7 +35,7 @@ from bot.render.telegram_html import digest_messages as telegram_messages
 from bot.service import DigestService
 from bot.store import Store
 from bot.store.keys import profile_key, ranking_key, ratings_key
-from bot.store.ratings import preferences_from
+from bot.store.ratings import interest_fields, preferences_from
 from bot.subscribers import ChatRef, Subscriber
 from handlers.commands import Commands, Incoming
 from tests.seed_reader import SEEDS, seed_to_json
@@ -48,6 +48,14 @@ TARGET_SECONDS = 10.0
 TARGET_BYTES = 2048
 SECOND_LIKES = (0, 2, 4, 6)  # likes of a chat's second interest after which its ranking is scored
 RATINGS_PER_CHAT = 50
+INTEREST_CHATS = 10_000  # chats ranked again with an interest text as well, in the scale case
+LONG_INTEREST = (  # 468 characters: close to /interest's 500
+    "uncertainty estimation for diffusion models, calibration of large language models, conformal prediction,"
+    " Bayesian deep learning, out-of-distribution detection, robustness to distribution shift, evaluation"
+    " benchmarks for reliability of generative models in medical imaging and clinical decision support systems"
+    " with fairness and interpretability, active learning and semi-supervised learning under label noise,"
+    " test-time adaptation, ensembles and dropout approximations"
+)
 DISTINCT_PROFILES = 500
 BATCH = 25  # chats matched and ranked together: the fewest a delivery worker takes (a quarter of its 100 slots)
 MEMORY_CHATS = 500
@@ -289,15 +297,22 @@ def _rank_pass(
     return cpu, shown, matched
 
 
-def _scale_in_worker(chats: int) -> tuple[float, list[tuple[float, int, int]]]:
-    """In a process set up like a delivery worker: CPU seconds of the day index, and each pass over `chats` chats."""
+def _scale_in_worker(chats: int) -> tuple[float, list[tuple[float, int, int]], list[tuple[float, int, int]]]:
+    """In a process set up like a delivery worker: CPU seconds of the day index and of each pass over the chats.
+
+    The passes over `chats` chats, then over INTEREST_CHATS of them with an interest text too (as /interest stores it).
+    """
     keep_freed_memory()
     papers = make_papers(2_000)
     subs: list[Subscriber] = subscribers(chats)
     hashes = _profiles(papers, DISTINCT_PROFILES)
+    texts = [interest.text for interest in INTERESTS] + [LONG_INTEREST]
+    with_interest = [({**fields, **interest_fields(texts[n % len(texts)])}, p) for n, (fields, p) in enumerate(hashes)]
     with timed() as build:
         index = build_index(papers)
-    return build.cpu, [_rank_pass(subs, papers, index, hashes) for _ in range(PASSES)]
+    passes = [_rank_pass(subs, papers, index, hashes) for _ in range(PASSES)]
+    some = subs[:INTEREST_CHATS]
+    return build.cpu, passes, [_rank_pass(some, papers, index, with_interest) for _ in range(PASSES)]
 
 
 def _scale(quick: bool) -> list[Row]:
@@ -309,8 +324,9 @@ def _scale(quick: bool) -> list[Row]:
     """
     chats = 10_000 if quick else 100_000
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as worker:
-        build_cpu, passes = worker.submit(_scale_in_worker, chats).result()
+        build_cpu, passes, interest_passes = worker.submit(_scale_in_worker, chats).result()
     cpu, shown, matched = min(passes)
+    interest_cpu = min(interest_passes)[0]
     total = build_cpu + cpu
     extrapolated = total if chats == 100_000 else build_cpu + cpu * 100_000 / chats
     return [
@@ -332,6 +348,15 @@ def _scale(quick: bool) -> list[Row]:
             ok=extrapolated <= TARGET_SECONDS,
             note=("measured" if chats == 100_000 else f"extrapolated from {fmt_count(chats)} chats")
             + f"; the fastest of {PASSES} passes",
+        ),
+        Row(
+            NAME,
+            f"{fmt_count(INTEREST_CHATS)} chats × {RATINGS_PER_CHAT} ratings + an interest text",
+            "rank + limit every chat (CPU)",
+            fmt_seconds(interest_cpu),
+            note=f"{interest_cpu / INTEREST_CHATS * 1e6:.0f} µs a chat: 100k such chats"
+            f" {fmt_seconds(build_cpu + interest_cpu * 100_000 / INTEREST_CHATS)}; interests of"
+            f" {min(len(i.text) for i in INTERESTS)}–{len(LONG_INTEREST)} characters; the fastest of {PASSES} passes",
         ),
     ]
 

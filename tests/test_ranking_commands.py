@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from bot.ranking.model import interest_terms
 from bot.render.markdown import render_digest
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.keys import ranking_keys
+from bot.store.keys import ranking_key, ranking_keys
 from bot.subscribers import ChatRef
 from bot.transfer import export_subscribers, import_subscribers
 from handlers.commands import Commands, Incoming
@@ -102,6 +103,23 @@ async def test_interest_is_shown_set_cleared_and_ranks_the_digest(say: Say) -> N
     assert ids(await digest_of(say))[0] == "2403.15210"
     assert "cleared" in text_of(await say("/interest clear"))
     assert ids(await digest_of(say)) == LISTED
+
+
+async def test_an_interest_is_stored_with_its_terms_which_ranking_reads(say: Say, store: Store) -> None:
+    """/interest stores the text's terms beside it and ranking reads them; without them it ranks as before."""
+    await say("/subscribe cs.LG stat.ML")
+    await say("/interest saliency maps under quantisation")
+    redis, key = store.redis_for_tests, ranking_key(ALICE)
+    stored = await digest_of(say)
+    assert ids(stored)[0] == "2403.15603" and await redis.hexists(key, "interest_terms")
+    await redis.hdel(key, "interest_terms")  # an interest stored before its terms were
+    from_text = await digest_of(say)
+    assert ids(from_text) == ids(stored) and from_text.digest.lead == stored.digest.lead
+    other = interest_terms("kernel two-sample tests for functional data").pack()
+    await redis.hset(key, "interest_terms", other)  # the stored terms, not the text, are what ranks
+    assert ids(await digest_of(say))[0] == "2403.15210"
+    await say("/interest clear")
+    assert not await redis.hexists(key, "interest_terms") and ids(await digest_of(say)) == LISTED
 
 
 async def test_rank_off_keeps_announcement_order(say: Say) -> None:

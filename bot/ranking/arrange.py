@@ -33,6 +33,7 @@ class Preferences:
     profile: Profile = field(default=EMPTY)
     likes: int = 0
     dislikes: int = 0
+    interest_terms: Profile | None = None  # the interest's terms as stored with it (None: from the text)
 
     @property
     def ranks(self) -> bool:
@@ -42,7 +43,7 @@ class Preferences:
     @cached_property
     def scoring(self) -> Profile:
         """The profile papers are scored against: the learned one plus the interest text."""
-        return with_interest(self.profile, self.interest)
+        return with_interest(self.profile, self.interest, self.interest_terms)
 
 
 @dataclass(frozen=True)

@@ -101,11 +101,22 @@ def trimmed(weights: Mapping[int, float], size: int = PROFILE_TERMS) -> Profile:
     return Profile.of(dict(heaviest[:size]))
 
 
-def with_interest(profile: Profile, interest: str) -> Profile:
-    """The profile to score with: the learned one plus the interest text as an extra liked paper."""
+def interest_terms(interest: str) -> Profile:
+    """The interest text's unit term vector, as stored beside it (packed: what is read back is what is used)."""
+    return Profile.unpack(Profile.of(text_vector(interest)).pack()) if interest else EMPTY
+
+
+def with_interest(profile: Profile, interest: str, terms: Profile | None = None) -> Profile:
+    """The profile to score with: the learned one plus the interest text as an extra liked paper.
+
+    `terms` are the interest's stored `interest_terms`; without them (data stored before they were) the text is
+    turned into terms here, the same way but at about 50 µs a chat rather than none.
+    """
     if not interest:
         return profile
-    weights = dict(profile.weights)
-    for term, x in text_vector(interest).items():
-        weights[term] = weights.get(term, 0.0) + INTEREST_WEIGHT * x
-    return Profile.of(weights)
+    added = interest_terms(interest) if terms is None else terms
+    ids = np.concatenate((profile.ids, added.ids))
+    values = np.concatenate((profile.values, INTEREST_WEIGHT * added.values))
+    merged, at = np.unique(ids, return_inverse=True)
+    sums: npt.NDArray[np.float64] = np.bincount(at, weights=values, minlength=len(merged)).astype(np.float64)
+    return Profile(merged.astype(np.uint32, copy=False), sums)

@@ -9,12 +9,14 @@ from typing import Any
 from redis.exceptions import WatchError
 
 from bot.ranking.arrange import DEFAULT_LIMIT, Preferences
-from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, update
+from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, interest_terms, update
 from bot.store.connection import Client
 from bot.store.keys import profile_key, ranking_key, ranking_keys, ratings_key
 from bot.subscribers import ChatRef
 
 MAX_RATINGS = 100  # the oldest rating beyond this is forgotten (its mark on the profile stays)
+INTEREST = "interest"
+INTEREST_TERMS = "interest_terms"  # the interest's terms, packed when it is set: ranking reads, not re-tokenises
 
 
 def rating_score(rating: int, at: datetime) -> int:
@@ -36,11 +38,17 @@ def preferences_from(fields: Mapping[Any, Any], profile: str | None = None) -> P
     return Preferences(
         rank=fields.get("rank", "on") != "off",
         limit=None if limit == "all" else int(limit),
-        interest=fields.get("interest", ""),
+        interest=fields.get(INTEREST, ""),
         profile=Profile.unpack(profile) if profile else EMPTY,
         likes=int(fields.get("likes", 0)),
         dislikes=int(fields.get("dislikes", 0)),
+        interest_terms=Profile.unpack(terms) if (terms := fields.get(INTEREST_TERMS)) else None,
     )
+
+
+def interest_fields(interest: str) -> dict[Any, Any]:
+    """The ranking hash's fields for an interest: its text and its packed terms."""
+    return {INTEREST: interest, INTEREST_TERMS: interest_terms(interest).pack()}
 
 
 class RatingStore:
@@ -93,11 +101,16 @@ class RatingStore:
                     continue
 
     async def set_field(self, chat: ChatRef, name: str, value: str | None) -> None:
-        """Set one setting (rank, limit, interest), or remove it (back to its default) when value is None."""
+        """Set one setting (rank, limit, interest), or remove it (back to its default) when value is None.
+
+        An interest is stored with its terms, so that ranking does not turn the text into terms every day.
+        """
+        names = [name, INTEREST_TERMS] if name == INTEREST else [name]
         if value is None:
-            await self._redis.hdel(ranking_key(chat), name)
-        else:
-            await self._redis.hset(ranking_key(chat), name, value)
+            await self._redis.hdel(ranking_key(chat), *names)
+            return
+        mapping = interest_fields(value) if name == INTEREST else {name: value}
+        await self._redis.hset(ranking_key(chat), mapping=mapping)
 
     async def export(self, chat: ChatRef) -> dict[str, Any]:
         """A chat's ranking keys as JSON-ready data: settings, profile and ratings (id -> [+1/-1, epoch minute])."""
