@@ -11,7 +11,6 @@ from bot.cli import COMMANDS, TRANSLATIONS_OFF, note
 from bot.cli import main as run_command
 from bot.config import Settings
 from bot.runtime import open_runtime
-from bot.threads import favour_the_event_loop
 
 
 async def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -22,7 +21,6 @@ async def serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.llm is None:
         note(TRANSLATIONS_OFF)
     keep_freed_memory()  # a long-running process: reuse the memory of each batch's arrays (bot/allocator.py)
-    favour_the_event_loop()  # sends stay on time while a batch is matched and ranked in a thread (bot/threads.py)
     async with open_runtime(settings) as runtime:
         await (run_worker if args.command == "worker" else run_bot)(runtime)
     return 0

@@ -118,7 +118,6 @@ TIMED_ACROSS_PROCESSES = frozenset(
         "test_shared_limiter",
         "test_telegram_fairness",
         "test_telegram_webhook",
-        "test_threads",
     }
 )
 
