@@ -29,12 +29,12 @@ from bot.models import Digest, DigestItem, Listing, Paper, Translation, Translat
 from bot.ranking.arrange import Preferences, arrange, arrange_many, more_line
 from bot.ranking.features import paper_vector
 from bot.ranking.index import DayIndex, build_index
-from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, update
+from bot.ranking.model import DISLIKE, EMPTY, LIKE, Profile, learn, update
 from bot.render.discord_embeds import digest_messages as discord_messages
 from bot.render.telegram_html import digest_messages as telegram_messages
 from bot.service import DigestService
 from bot.store import Store
-from bot.store.keys import profile_key, ranking_key, ratings_key
+from bot.store.keys import ranking_keys
 from bot.store.ratings import interest_fields, preferences_from
 from bot.subscribers import ChatRef, Subscriber
 from handlers.commands import Commands, Incoming
@@ -236,10 +236,7 @@ def _second_interest() -> list[Row]:
         for seed in range(4):
             rng = random.Random(seed)
             liked, disliked, new = rng.sample(only_first, 8), rng.sample(neither, 8), rng.sample(only_second, 6)
-            profile = EMPTY
-            for rated, rating in ((liked, LIKE), (disliked, DISLIKE)):
-                for paper in rated:
-                    profile = update(profile, vectors[paper.arxiv_id], 0, rating)
+            profile = learn([vectors[p.arxiv_id] for p in liked], [vectors[p.arxiv_id] for p in disliked])
             for count in SECOND_LIKES:
                 learned = profile
                 for paper in new[:count]:
@@ -404,7 +401,7 @@ async def _bytes_per_chat(store: Store, chats: Sequence[ChatRef]) -> float:
     """The mean Redis memory of the chats' ranking keys (ratings, settings, profile)."""
     used = 0
     for chat in chats:
-        for key in (ratings_key(chat), ranking_key(chat), profile_key(chat)):
+        for key in ranking_keys(chat):
             used += int(await store.redis_for_tests.memory_usage(key) or 0)
     return used / len(chats)
 

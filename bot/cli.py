@@ -165,8 +165,10 @@ async def ranked(service: DigestService, outcome: DigestOutcome, args: argparse.
     papers = [item.paper for item in outcome.digest.items]
     arranged = arrange(papers, build_index(outcome.listing.papers) if prefs.ranks else None, prefs)
     if arranged.more:
-        more = "1 more paper matched; without --limit it is kept" if arranged.more == 1 else ""
-        note(more or f"{arranged.more} more papers matched; without --limit they are all kept")
+        if arranged.more == 1:
+            note("1 more paper matched; without --limit it is kept")
+        else:
+            note(f"{arranged.more} more papers matched; without --limit they are all kept")
     if arranged.why:
         note(arranged.why.split(" · ", 1)[-1])
     return replace(outcome, digest=arranged_digest(outcome.digest, arranged))

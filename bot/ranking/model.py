@@ -118,5 +118,5 @@ def with_interest(profile: Profile, interest: str, terms: Profile | None = None)
     ids = np.concatenate((profile.ids, added.ids))
     values = np.concatenate((profile.values, INTEREST_WEIGHT * added.values))
     merged, at = np.unique(ids, return_inverse=True)
-    sums: npt.NDArray[np.float64] = np.bincount(at, weights=values, minlength=len(merged)).astype(np.float64)
+    sums = np.bincount(at, weights=values, minlength=len(merged)).astype(np.float64, copy=False)  # float64 already
     return Profile(merged.astype(np.uint32, copy=False), sums)

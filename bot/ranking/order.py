@@ -67,11 +67,12 @@ def _ranked(index: DayIndex, profiles: Sequence[Profile], rows: Sequence[Rows], 
         for begin, count, limit in zip(starts.tolist(), counts.tolist(), limits, strict=True)
     ]
     taken = np.fromiter(map(len, tops), np.int64, len(tops))
-    chosen = np.concatenate(tops) + starts.repeat(taken)  # positions in `flat`
-    chosen = chosen[np.lexsort((keys[chosen], owner[chosen]))]
+    local = np.concatenate(tops)  # positions in each chat's rows, each chat's best unordered
+    chosen = local + starts.repeat(taken)  # the same positions in `flat`
+    order = np.lexsort((keys[chosen], owner[chosen]))
+    best, chosen = local[order], chosen[order]  # the owner key keeps each chat's entries where they were
     ends = taken.cumsum()
     firsts = chosen[ends - taken]
-    best = chosen - starts.repeat(taken)  # positions in each chat's rows
     first_rows, first_scores = flat[firsts].tolist(), gathered[firsts].tolist()
     return [
         Ranked(best[end - count : end], first_row, first_score)
